@@ -1,0 +1,259 @@
+/*
+ * virpciea.c: host PCI BAR layout for fixed guest BAR placement
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <config.h>
+
+#define LIBVIRT_VIRPCIEAPRIV_H_ALLOW
+
+#include "virpcieapriv.h"
+#include "virerror.h"
+#include "virfile.h"
+#include "virlog.h"
+#include "virstring.h"
+
+#define VIR_FROM_THIS VIR_FROM_NONE
+
+VIR_LOG_INIT("util.pciea");
+
+/* Resource flags as printed in the third column of the sysfs 'resource'
+ * file. They are defined in the Linux kernel's include/linux/ioport.h,
+ * which promises not to move them because they are exposed to userspace. */
+#define VIR_PCI_EA_IORESOURCE_IO 0x00000100
+#define VIR_PCI_EA_IORESOURCE_MEM 0x00000200
+#define VIR_PCI_EA_IORESOURCE_PREFETCH 0x00002000
+#define VIR_PCI_EA_IORESOURCE_MEM_64 0x00100000
+#define VIR_PCI_EA_IORESOURCE_UNSET 0x20000000
+
+/* Each line of the 'resource' file holds start, end and flags. */
+#define VIR_PCI_EA_RESOURCE_FIELDS 3
+
+/* The file is a few hundred bytes long; anything bigger is bogus. */
+#define VIR_PCI_EA_RESOURCE_MAX_LEN (64 * 1024)
+
+#define VIR_PCI_EA_SYSFS_DEVICES "/sys/bus/pci/devices"
+
+
+/**
+ * virPCIEAParseResourceLine:
+ * @devName: device name used in error messages
+ * @lineno: 1-based line number used in error messages
+ * @line: one line of the sysfs 'resource' file, without the newline
+ * @start: filled with the first address of the resource
+ * @end: filled with the last address of the resource (inclusive)
+ * @flags: filled with the IORESOURCE_* flags of the resource
+ *
+ * Parses a "0x%016llx 0x%016llx 0x%016llx" line as printed by the kernel.
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+static int
+virPCIEAParseResourceLine(const char *devName,
+                          size_t lineno,
+                          const char *line,
+                          unsigned long long *start,
+                          unsigned long long *end,
+                          unsigned long long *flags)
+{
+    g_auto(GStrv) tokens = g_strsplit_set(line, " \t", 0);
+    const char *fields[VIR_PCI_EA_RESOURCE_FIELDS] = { NULL, NULL, NULL };
+    unsigned long long *values[VIR_PCI_EA_RESOURCE_FIELDS] = { start, end, flags };
+    size_t nfields = 0;
+    size_t i;
+
+    for (i = 0; tokens[i]; i++) {
+        /* consecutive separators produce empty tokens */
+        if (*tokens[i] == '\0')
+            continue;
+
+        if (nfields < VIR_PCI_EA_RESOURCE_FIELDS)
+            fields[nfields] = tokens[i];
+        nfields++;
+    }
+
+    if (nfields != VIR_PCI_EA_RESOURCE_FIELDS) {
+        virReportError(VIR_ERR_INTERNAL_ERROR,
+                       _("Malformed line %1$zu in PCI resource file of device '%2$s': expected 3 fields, found %3$zu"),
+                       lineno, devName, nfields);
+        return -1;
+    }
+
+    for (i = 0; i < VIR_PCI_EA_RESOURCE_FIELDS; i++) {
+        /* Insist on the "0x" prefix the kernel prints; it also rules out
+         * signs and whitespace, which g_ascii_strtoull would accept. */
+        if (!STRPREFIX(fields[i], "0x") ||
+            !g_ascii_isxdigit(fields[i][2]) ||
+            virStrToLong_ull(fields[i], NULL, 16, values[i]) < 0) {
+            virReportError(VIR_ERR_INTERNAL_ERROR,
+                           _("Field %1$zu in line %2$zu of PCI resource file of device '%3$s' is not a 64-bit hexadecimal number"),
+                           i + 1, lineno, devName);
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/**
+ * virPCIEAParseResource:
+ * @devName: device name used in error messages, e.g. "0000:01:00.0"
+ * @content: contents of the device's sysfs 'resource' file
+ * @bars: filled with a newly allocated array of the implemented BARs
+ * @nbars: filled with the number of elements in @bars
+ *
+ * Parses the contents of /sys/bus/pci/devices/DDDD:BB:SS.F/resource. Its
+ * first VIR_PCI_EA_NUM_BARS lines describe BAR0 to BAR5; the expansion ROM
+ * and SR-IOV BARs that follow are ignored. BARs the device does not
+ * implement (all zero lines, such as the upper half of a 64-bit BAR) are
+ * skipped, the others are returned in index order. A BAR without an
+ * assigned address (IORESOURCE_UNSET) is returned with its size and a
+ * start of 0.
+ *
+ * On success the caller must free @bars with g_free(); it is NULL if the
+ * device implements no BAR. On error @bars is NULL and @nbars is 0.
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+int
+virPCIEAParseResource(const char *devName,
+                      const char *content,
+                      virPCIEABAR **bars,
+                      size_t *nbars)
+{
+    g_auto(GStrv) lines = NULL;
+    g_autofree virPCIEABAR *ret = NULL;
+    size_t nlines;
+    size_t nret = 0;
+    size_t i;
+
+    *bars = NULL;
+    *nbars = 0;
+
+    lines = g_strsplit(content, "\n", 0);
+    nlines = g_strv_length(lines);
+
+    /* the newline terminating the last line yields an empty last element */
+    if (nlines > 0 && *lines[nlines - 1] == '\0')
+        nlines--;
+
+    if (nlines < VIR_PCI_EA_NUM_BARS) {
+        virReportError(VIR_ERR_INTERNAL_ERROR,
+                       _("PCI resource file of device '%1$s' is truncated: expected at least %2$d lines, got %3$zu"),
+                       devName, VIR_PCI_EA_NUM_BARS, nlines);
+        return -1;
+    }
+
+    ret = g_new0(virPCIEABAR, VIR_PCI_EA_NUM_BARS);
+
+    for (i = 0; i < VIR_PCI_EA_NUM_BARS; i++) {
+        unsigned long long start;
+        unsigned long long end;
+        unsigned long long flags;
+        size_t lineno = i + 1;
+        virPCIEABAR *bar;
+
+        if (virPCIEAParseResourceLine(devName, lineno, lines[i],
+                                      &start, &end, &flags) < 0)
+            return -1;
+
+        /* BAR not implemented, e.g. the upper half of a 64-bit BAR */
+        if (start == 0 && end == 0)
+            continue;
+
+        if (end < start) {
+            virReportError(VIR_ERR_INTERNAL_ERROR,
+                           _("Invalid range in line %1$zu of PCI resource file of device '%2$s': end 0x%3$llx is below start 0x%4$llx"),
+                           lineno, devName, end, start);
+            return -1;
+        }
+
+        if (end - start == ULLONG_MAX) {
+            virReportError(VIR_ERR_INTERNAL_ERROR,
+                           _("Invalid range in line %1$zu of PCI resource file of device '%2$s': size does not fit in 64 bits"),
+                           lineno, devName);
+            return -1;
+        }
+
+        if (!(flags & (VIR_PCI_EA_IORESOURCE_IO | VIR_PCI_EA_IORESOURCE_MEM))) {
+            virReportError(VIR_ERR_INTERNAL_ERROR,
+                           _("Resource in line %1$zu of PCI resource file of device '%2$s' is neither I/O nor memory (flags 0x%3$llx)"),
+                           lineno, devName, flags);
+            return -1;
+        }
+
+        bar = &ret[nret++];
+        bar->idx = i;
+        bar->size = end - start + 1;
+        /* An unassigned BAR has a size but no address; the kernel prints
+         * it starting at 0, but don't rely on that. */
+        if (!(flags & VIR_PCI_EA_IORESOURCE_UNSET))
+            bar->start = start;
+        bar->io = !!(flags & VIR_PCI_EA_IORESOURCE_IO);
+        bar->prefetchable = !bar->io && (flags & VIR_PCI_EA_IORESOURCE_PREFETCH);
+        bar->mem64 = !bar->io && (flags & VIR_PCI_EA_IORESOURCE_MEM_64);
+
+        VIR_DEBUG("device='%s' BAR%u start=0x%llx size=0x%llx io=%d prefetchable=%d mem64=%d",
+                  devName, bar->idx, bar->start, bar->size,
+                  bar->io, bar->prefetchable, bar->mem64);
+    }
+
+    if (nret > 0)
+        *bars = g_steal_pointer(&ret);
+    *nbars = nret;
+
+    return 0;
+}
+
+
+#ifdef __linux__
+
+/**
+ * virPCIEAGetBARs:
+ * @addr: host PCI address of the device
+ * @bars: filled with a newly allocated array of the implemented BARs
+ * @nbars: filled with the number of elements in @bars
+ *
+ * Reads the BAR layout of the host PCI device at @addr from its sysfs
+ * 'resource' file; see virPCIEAParseResource() for what is returned.
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+int
+virPCIEAGetBARs(const virPCIDeviceAddress *addr,
+                virPCIEABAR **bars,
+                size_t *nbars)
+{
+    g_autofree char *devName = virPCIDeviceAddressAsString(addr);
+    g_autofree char *path = NULL;
+    g_autofree char *content = NULL;
+
+    *bars = NULL;
+    *nbars = 0;
+
+    path = g_strdup_printf(VIR_PCI_EA_SYSFS_DEVICES "/%s/resource", devName);
+
+    if (virFileReadAll(path, VIR_PCI_EA_RESOURCE_MAX_LEN, &content) < 0)
+        return -1;
+
+    return virPCIEAParseResource(devName, content, bars, nbars);
+}
+
+#else /* !__linux__ */
+
+int
+virPCIEAGetBARs(const virPCIDeviceAddress *addr G_GNUC_UNUSED,
+                virPCIEABAR **bars,
+                size_t *nbars)
+{
+    *bars = NULL;
+    *nbars = 0;
+
+    virReportError(VIR_ERR_OPERATION_UNSUPPORTED, "%s",
+                   _("Reading the host PCI BAR layout is not supported on this platform"));
+    return -1;
+}
+
+#endif /* !__linux__ */

@@ -1,0 +1,28 @@
+/*
+ * virpciea.h: host PCI BAR layout for fixed guest BAR placement
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "internal.h"
+#include "virpci.h"
+
+/* Standard BARs of a type 0 (endpoint) header: BAR0 .. BAR5. */
+#define VIR_PCI_EA_NUM_BARS 6
+
+typedef struct _virPCIEABAR virPCIEABAR;
+struct _virPCIEABAR {
+    unsigned int idx;            /* BAR number, 0 .. VIR_PCI_EA_NUM_BARS - 1 */
+    unsigned long long start;    /* host physical address, 0 if unassigned */
+    unsigned long long size;     /* in bytes, never 0 */
+    bool io;                     /* I/O port BAR */
+    bool prefetchable;           /* memory BAR only */
+    bool mem64;                  /* 64-bit memory BAR */
+};
+
+int
+virPCIEAGetBARs(const virPCIDeviceAddress *addr,
+                virPCIEABAR **bars,
+                size_t *nbars);

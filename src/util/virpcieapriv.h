@@ -1,0 +1,19 @@
+/*
+ * virpcieapriv.h: private host PCI BAR layout helpers for fixed guest BAR placement
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#ifndef LIBVIRT_VIRPCIEAPRIV_H_ALLOW
+# error "virpcieapriv.h may only be included by virpciea.c or test suites"
+#endif /* LIBVIRT_VIRPCIEAPRIV_H_ALLOW */
+
+#pragma once
+
+#include "virpciea.h"
+
+int
+virPCIEAParseResource(const char *devName,
+                      const char *content,
+                      virPCIEABAR **bars,
+                      size_t *nbars);
