@@ -298,6 +298,47 @@ qemuEAIsFixedBarPort(const virDomainDef *def,
 
 
 /**
+ * qemuEAValidatePort:
+ * @cont: controller for which qemuEAIsFixedBarPort() is true
+ *
+ * The command line switches hotplug and every firmware reservation off on
+ * such a port (qemuEABuildPortProps()); refuse a configuration asking for
+ * the opposite rather than overriding it silently.
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+int
+qemuEAValidatePort(const virDomainControllerDef *cont)
+{
+    const virDomainPCIControllerOpts *pciopts = &cont->opts.pciopts;
+
+    if (pciopts->modelName != VIR_DOMAIN_CONTROLLER_PCI_MODEL_NAME_PCIE_ROOT_PORT) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("pcie-root-port with index %1$d connects a device with <fixedBar> and must use model name 'pcie-root-port', not '%2$s'"),
+                       cont->idx,
+                       virDomainControllerPCIModelNameTypeToString(pciopts->modelName));
+        return -1;
+    }
+
+    if (pciopts->hotplug == VIR_TRISTATE_SWITCH_ON) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("pcie-root-port with index %1$d connects a device with <fixedBar> and cannot have hotplug enabled, remove hotplug='on'"),
+                       cont->idx);
+        return -1;
+    }
+
+    if (pciopts->memReserve) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("pcie-root-port with index %1$d connects a device with <fixedBar> and cannot reserve memory, remove memReserve"),
+                       cont->idx);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/**
  * qemuEABuildPortProps:
  * @props: properties of a pcie-root-port for which qemuEAIsFixedBarPort()
  *         is true

@@ -51,6 +51,9 @@ qemuEAIsFixedBarPort(const virDomainDef *def,
                      const virDomainControllerDef *cont);
 
 int
+qemuEAValidatePort(const virDomainControllerDef *cont);
+
+int
 qemuEABuildPortProps(virJSONValue *props);
 
 int
