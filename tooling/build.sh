@@ -29,6 +29,7 @@ MESON_OPTIONS=(
 )
 
 if [ ! -f "$BUILD/build.ninja" ]; then
+    mkdir -p "$CACHE_DIR"
     msg "configuring $BUILD"
     meson setup "$BUILD" "$TREE" "${MESON_OPTIONS[@]}" >"$CACHE_DIR/meson-setup.log" 2>&1 ||
         { tail -n 30 "$CACHE_DIR/meson-setup.log" >&2; die "meson setup failed (log: $CACHE_DIR/meson-setup.log)"; }
