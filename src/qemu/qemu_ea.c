@@ -42,14 +42,53 @@ G_STATIC_ASSERT(QEMU_EA_NAME_VFIO_BAR5_ADDR - QEMU_EA_NAME_VFIO_BAR0_ADDR ==
                 VIR_PCI_EA_NUM_BARS - 1);
 
 
+/* A device with fixed BARs sits at slot 0 of a pcie-root-port that is
+ * plugged directly into a pcie-expander-bus. */
+static int
+qemuEAValidatePlacement(const virDomainHostdevDef *hostdev,
+                        const virDomainDef *def,
+                        const char *hostAddr)
+{
+    const virDomainDeviceInfo *info = hostdev->info;
+    const virDomainControllerDef *port = NULL;
+    const virDomainControllerDef *pxb = NULL;
+    int idx;
+
+    if (info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
+        info->addr.pci.slot == 0 &&
+        (idx = virDomainControllerFind(def, VIR_DOMAIN_CONTROLLER_TYPE_PCI,
+                                       info->addr.pci.bus)) >= 0) {
+        port = def->controllers[idx];
+    }
+
+    if (port &&
+        port->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT &&
+        port->info.type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
+        (idx = virDomainControllerFind(def, VIR_DOMAIN_CONTROLLER_TYPE_PCI,
+                                       port->info.addr.pci.bus)) >= 0) {
+        pxb = def->controllers[idx];
+    }
+
+    if (!pxb || pxb->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("host device %1$s with <fixedBar> must sit at slot 0 of a pcie-root-port plugged into a pcie-expander-bus, give it such a guest <address>"),
+                       hostAddr);
+        return -1;
+    }
+
+    return 0;
+}
+
+
 /**
  * qemuEAValidateHostdev:
  * @hostdev: PCI host device with <fixedBar>
  * @def: domain definition
  * @qemuCaps: capabilities of the QEMU binary
  *
- * Check the host-independent rules of <fixedBar>: the VFIO backend, the
- * machine type, the QEMU capabilities and the ROM BAR.
+ * Check the host-independent rules of <fixedBar>: the mode, the VFIO
+ * backend, the machine type, the QEMU capabilities, the ROM BAR and the
+ * placement of the device.
  *
  * Returns 0 on success, -1 on error (reported).
  */
@@ -60,6 +99,17 @@ qemuEAValidateHostdev(const virDomainHostdevDef *hostdev,
 {
     const virDomainHostdevSubsysPCI *pcisrc = &hostdev->source.subsys.u.pci;
     g_autofree char *hostAddr = virPCIDeviceAddressAsString(&pcisrc->addr);
+
+    switch (hostdev->fixedBar->mode) {
+    case VIR_DOMAIN_HOSTDEV_FIXED_BAR_MODE_HPA:
+        break;
+    case VIR_DOMAIN_HOSTDEV_FIXED_BAR_MODE_NONE:
+    case VIR_DOMAIN_HOSTDEV_FIXED_BAR_MODE_LAST:
+    default:
+        virReportEnumRangeError(virDomainHostdevFixedBarMode,
+                                hostdev->fixedBar->mode);
+        return -1;
+    }
 
     if (pcisrc->driver.name != VIR_DEVICE_HOSTDEV_PCI_DRIVER_NAME_DEFAULT &&
         pcisrc->driver.name != VIR_DEVICE_HOSTDEV_PCI_DRIVER_NAME_VFIO) {
@@ -107,7 +157,7 @@ qemuEAValidateHostdev(const virDomainHostdevDef *hostdev,
         return -1;
     }
 
-    return 0;
+    return qemuEAValidatePlacement(hostdev, def, hostAddr);
 }
 
 
@@ -232,64 +282,30 @@ qemuEAPrepareDomain(virDomainDef *def)
 }
 
 
-/* The pcie-expander-bus the device at @info sits below, or NULL */
-static const virDomainControllerDef *
-qemuEAGetExpanderBus(const virDomainDef *def,
-                     const virDomainDeviceInfo *info)
-{
-    size_t depth;
-
-    /* every step goes one bus up; the bound only guards against loops */
-    for (depth = 0; depth < def->ncontrollers; depth++) {
-        const virDomainControllerDef *cont;
-        int idx;
-
-        if (info->type != VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI)
-            return NULL;
-
-        idx = virDomainControllerFind(def, VIR_DOMAIN_CONTROLLER_TYPE_PCI,
-                                      info->addr.pci.bus);
-        if (idx < 0)
-            return NULL;
-
-        cont = def->controllers[idx];
-        if (cont->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS)
-            return cont;
-
-        info = &cont->info;
-    }
-
-    return NULL;
-}
-
-
 /**
  * qemuEAIsFixedBarPort:
  * @def: domain definition
  * @cont: controller
  *
- * Returns true if @cont is a pcie-root-port below a pcie-expander-bus that
- * holds a device with <fixedBar>.
+ * Returns true if @cont is a pcie-root-port with a device with <fixedBar>
+ * behind it.
  */
 bool
 qemuEAIsFixedBarPort(const virDomainDef *def,
                      const virDomainControllerDef *cont)
 {
-    const virDomainControllerDef *pxb;
     size_t i;
 
     if (cont->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
         cont->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT)
         return false;
 
-    if (!(pxb = qemuEAGetExpanderBus(def, &cont->info)))
-        return false;
-
     for (i = 0; i < def->nhostdevs; i++) {
         const virDomainHostdevDef *hostdev = def->hostdevs[i];
 
         if (hostdev->fixedBar &&
-            qemuEAGetExpanderBus(def, hostdev->info) == pxb)
+            hostdev->info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
+            hostdev->info->addr.pci.bus == cont->idx)
             return true;
     }
 
