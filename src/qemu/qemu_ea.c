@@ -434,10 +434,11 @@ qemuEABuildHostdevProps(const virDomainHostdevDef *hostdev,
 }
 
 
-typedef struct {
+typedef struct _qemuEARange qemuEARange;
+struct _qemuEARange {
     unsigned long long start;
     unsigned long long end; /* inclusive */
-} qemuEARange;
+};
 
 
 static gint
@@ -497,7 +498,7 @@ qemuEABuildMachineProps(virBuffer *buf,
         qemuEARange *last = &g_array_index(ranges, qemuEARange, nmerged);
         qemuEARange *cur = &g_array_index(ranges, qemuEARange, i);
 
-        if (last->end == G_MAXUINT64 || cur->start <= last->end + 1) {
+        if (last->end == ULLONG_MAX || cur->start <= last->end + 1) {
             last->end = MAX(last->end, cur->end);
         } else {
             nmerged++;
