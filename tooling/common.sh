@@ -2,6 +2,9 @@
 # shellcheck shell=bash
 
 set -euo pipefail
+# Without this, bash switches errexit off inside $( … ): a 'die' in a
+# function whose output is captured would not stop the script.
+shopt -s inherit_errexit
 
 # The pinned upstream release.  The tarball is taken from Debian's libvirt
 # source package; any Debian revision of 11.3.0 ships the same orig tarball,
@@ -10,6 +13,9 @@ LIBVIRT_VERSION=11.3.0
 LIBVIRT_DEBIAN_VERSION=11.3.0-3+deb13u3
 LIBVIRT_DEBIAN_SUITES="trixie bookworm-backports"
 LIBVIRT_SHA256=6bcb0c42c4580436fea262ced56f68a6afe20f7390b1bea2116718cc034a0283
+# Test-only: tooling/tests/run.sh builds scratch projects around a tiny fake
+# tarball and announces its checksum here.  Never set it otherwise.
+LIBVIRT_SHA256=${FIXEDBAR_TEST_LIBVIRT_SHA256:-$LIBVIRT_SHA256}
 LIBVIRT_TARBALL_NAME=libvirt_${LIBVIRT_VERSION}.orig.tar.xz
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,6 +38,14 @@ export GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EMAIL"
 export GIT_AUTHOR_DATE="2025-05-02T00:00:00Z"
 export GIT_COMMITTER_DATE="$GIT_AUTHOR_DATE"
 
+# The generated patches and the tree's commits must not depend on who runs
+# the tooling: ignore the user's and the system's git configuration
+# (diff.noprefix, color.ui, diff.external, commit.gpgSign, hooks, ...).
+# Commands whose output is kept also pass explicit options (see
+# export_patch), in case a repository's own configuration sets them.
+export GIT_CONFIG_NOSYSTEM=1
+export GIT_CONFIG_GLOBAL=/dev/null
+
 # Prefer the distribution's tools (meson, python3 with docutils) over any
 # per-user toolchain that may come first in PATH.
 export PATH=/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin:$PATH
@@ -45,71 +59,140 @@ die() {
     exit 1
 }
 
+# Patterns of files that libvirt's own .gitignore keeps out of git (the
+# release tarball does not ship it): editor backups, leftovers of patch(1),
+# Python caches.  Without them 'make export' would take such files for new
+# libvirt files.
+TREE_EXCLUDES=(/build/ '*.orig' '*.rej' '*~' '\#*\#' '.#*' '*.swp' '*.swo'
+    tags .ccls-cache/ '*.pyc' __pycache__/)
+
 # The new libvirt files kept in the repository, one path per line, relative
-# to the repository (and tree) root.  Untracked files count too, so that an
-# export can be checked before it is committed.
+# to the repository (and tree) root.  Only files git knows (committed or
+# added) count, as they are in the working copy: notes and other untracked
+# files stay out of the tree.
 new_files() {
-    git -C "$TOP" ls-files --cached --others --exclude-standard |
-        grep -Ev "$INFRA_PATHS_REGEX" | LC_ALL=C sort -u |
-        while read -r f; do [ -f "$TOP/$f" ] && printf '%s\n' "$f"; done
+    local files f
+    files=$(git -C "$TOP" -c core.quotePath=false ls-files --cached)
+    while IFS= read -r f; do
+        [[ $f =~ $INFRA_PATHS_REGEX ]] && continue
+        if [ -f "$TOP/$f" ]; then
+            printf '%s\n' "$f"
+        fi
+    done <<<"$files"
 }
 
-# The per-file patches, relative to patches/, sorted.
+# The per-file patches git knows, relative to patches/, sorted.
 patch_files() {
-    [ -d "$TOP/patches" ] || return 0
-    (cd "$TOP/patches" && find . -type f -name '*.patch' -printf '%P\n' | LC_ALL=C sort)
+    local files f
+    files=$(git -C "$TOP" -c core.quotePath=false ls-files --cached -- patches)
+    while IFS= read -r f; do
+        if [[ $f == patches/*.patch ]] && [ -f "$TOP/$f" ]; then
+            printf '%s\n' "${f#patches/}"
+        fi
+    done <<<"$files"
 }
 
 # git tree id of what the repository says the assembled tree must contain:
 # the pristine import (tag "upstream" of the tree at $1) plus every patch and
 # every new file.  Uses a throw-away index; the tree's own state is untouched.
 expected_tree_id() {
-    local tree=$1 index f mode blob
-    index=$(mktemp)
+    local tree=$1 patches news
+    patches=$(patch_files)
+    news=$(new_files)
     (
+        local index f mode blob
+        index=$(mktemp)
+        trap 'rm -f "$index"' EXIT
         export GIT_INDEX_FILE=$index
         cd "$tree"
         git read-tree upstream
-        patch_files | while read -r f; do
+        while IFS= read -r f; do
+            [ -n "$f" ] || continue
             git apply --cached --whitespace=nowarn "$TOP/patches/$f" ||
-                die "patches/$f does not apply"
-        done
-        new_files | while read -r f; do
+                die "patches/$f does not apply to libvirt $LIBVIRT_VERSION"
+        done <<<"$patches"
+        while IFS= read -r f; do
+            [ -n "$f" ] || continue
             mode=100644
             [ -x "$TOP/$f" ] && mode=100755
-            blob=$(git hash-object -w "$TOP/$f")
+            blob=$(git hash-object -w --path="$f" "$TOP/$f")
             git update-index --add --cacheinfo "$mode,$blob,$f"
-        done
+        done <<<"$news"
         git write-tree
     )
-    rm -f "$index"
 }
 
 # git tree id of the working state of the tree at $1 (committed or not,
-# ignoring the build directory).
+# ignoring the build directory and the TREE_EXCLUDES artefacts).
 worktree_tree_id() {
-    local tree=$1 index
-    index=$(mktemp)
     (
+        local index
+        index=$(mktemp)
+        trap 'rm -f "$index"' EXIT
         export GIT_INDEX_FILE=$index
-        cd "$tree"
+        cd "$1"
         git read-tree HEAD
         git add -A
         git write-tree
     )
-    rm -f "$index"
+}
+
+# Run inside the tree: keep its .git/info/exclude in line with
+# TREE_EXCLUDES (also in trees assembled by older tooling).
+write_tree_excludes() {
+    printf '%s\n' "${TREE_EXCLUDES[@]}" >"$(git rev-parse --git-dir)/info/exclude"
+}
+
+# Run inside the tree: the tree id the repository and the tree last agreed
+# on (written by commit_project_changes).
+synced_tree_id() {
+    local synced
+    synced=$(git rev-parse --git-dir)/fixedbar-synced
+    if [ -f "$synced" ]; then
+        cat "$synced"
+    else
+        git rev-parse 'upstream^{tree}'
+    fi
+}
+
+# Run inside the tree: stop, showing them, if the tree has edits that were
+# not exported ($1 says what would lose them), unless $2 is 1.
+refuse_unexported_edits() {
+    local what=$1 force=$2 have synced
+    have=$(worktree_tree_id .)
+    synced=$(synced_tree_id)
+    [ "$have" != "$synced" ] || return 0
+    if [ "$force" -eq 1 ]; then
+        msg "discarding edits in tree/ that were not exported (FORCE=1)"
+        return 0
+    fi
+    git status --short | head -n 20 >&2
+    die "tree/ has edits that are not in the repository and $what would lose them: run 'make export' to keep them, or repeat with FORCE=1 to discard them"
+}
+
+# Run inside the tree: the commit holding tree $1 on top of the pristine
+# import (the import itself when $1 has no changes).  Fixed identity and
+# dates make it the same commit for everyone.
+project_commit() {
+    local pristine
+    pristine=$(git rev-parse 'upstream^{tree}')
+    if [ "$1" = "$pristine" ]; then
+        git rev-parse upstream
+    else
+        git commit-tree --no-gpg-sign -p upstream -m "fixedBar: project changes" \
+            -m "Assembled from the patches and new files of the repository." "$1"
+    fi
 }
 
 # Commit the tree's working state as the single project commit on top of
 # the pristine import (run inside the tree).
 commit_project_changes() {
-    git reset -q --soft upstream
+    local tree commit
     git add -A
-    if ! git diff --cached --quiet; then
-        git commit -q --no-verify -m "fixedBar: project changes" \
-            -m "Assembled from the patches and new files of the repository."
-    fi
+    tree=$(git write-tree)
+    commit=$(project_commit "$tree")
+    git reset -q --soft "$commit"
     # Remember what the repository and the tree last agreed on, so that
     # later edits in the tree (committed there or not) are recognised.
-    git rev-parse 'HEAD^{tree}' >"$(git rev-parse --git-dir)/fixedbar-synced"
+    printf '%s\n' "$tree" >"$(git rev-parse --git-dir)/fixedbar-synced"
 }
