@@ -2,6 +2,9 @@
 
 .PHONY: check tree export build deps fetch clean
 
+# FORCE=1 (and only 1) lets tree, export and clean discard work.
+force = $(if $(filter 1,$(FORCE)),--force)
+
 # Everything, from a fresh machine: dependencies, tarball, tree, build, all tests.
 check:
 	@bash tooling/check.sh
@@ -14,13 +17,13 @@ fetch:
 	@bash tooling/fetch.sh
 
 tree:
-	@bash tooling/assemble.sh $(if $(FORCE),--force)
+	@bash tooling/assemble.sh $(force)
 
 export:
-	@bash tooling/export.sh
+	@bash tooling/export.sh $(force)
 
 build: tree
 	@bash tooling/build.sh
 
 clean:
-	rm -rf tree .cache
+	@bash tooling/clean.sh $(force)
