@@ -2,7 +2,8 @@
 # The project's test command (README: 'make check').  On a fresh Debian 12
 # machine it installs what it needs, fetches and verifies the pinned
 # tarball, assembles and builds the tree, then runs:
-#   - the project's own test: the repository reproduces tree/ exactly;
+#   - the tooling's own tests (tooling/tests/run.sh);
+#   - the project's own test: the repository's HEAD reproduces tree/ exactly;
 #   - libvirt's whole suite on the assembled tree: 'bin' and 'script'
 #     (including the tests this project adds) and 'syntax-check', the
 #     latter with the vendored subprojects/keycodemapdb/ excluded.
@@ -12,14 +13,36 @@ source "$(dirname "$0")/common.sh"
 start=$SECONDS
 
 "$TOP/tooling/deps.sh"
-"$TOP/tooling/assemble.sh"
-"$TOP/tooling/build.sh" >"$CACHE_DIR/build.log" 2>&1 ||
-    { tail -n 40 "$CACHE_DIR/build.log" >&2; die "build failed (log: $CACHE_DIR/build.log)"; }
-msg "build done ($((SECONDS - start)) s so far)"
 
 passed=0
 failed=0
 skipped=0
+
+# The tooling's own tests, on scratch projects (seconds, no libvirt build);
+# each test counts.  A run that dies before its summary line counts as one
+# more failure.
+run_tooling_tests() {
+    local log=$CACHE_DIR/test-tooling.log ok fail
+    msg "tooling tests"
+    mkdir -p "$CACHE_DIR"
+    "$TOP/tooling/tests/run.sh" >"$log" 2>&1 || true
+    ok=$(grep -c '^ok ' "$log" || true)
+    fail=$(grep -c '^FAIL ' "$log" || true)
+    grep -q '^tooling tests: ' "$log" || fail=$((fail + 1))
+    passed=$((passed + ok))
+    failed=$((failed + fail))
+    msg "tooling: $ok ok, $fail fail (log: $log)"
+    if [ "$fail" -ne 0 ]; then
+        sed '/^ok /d' "$log" | tail -n 60 >&2
+    fi
+}
+
+run_tooling_tests
+
+"$TOP/tooling/assemble.sh"
+"$TOP/tooling/build.sh" >"$CACHE_DIR/build.log" 2>&1 ||
+    { tail -n 40 "$CACHE_DIR/build.log" >&2; die "build failed (log: $CACHE_DIR/build.log)"; }
+msg "build done ($((SECONDS - start)) s so far)"
 
 # Project tests
 if "$TOP/tooling/verify-tree.sh"; then
