@@ -22,6 +22,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE_DIR=${FIXEDBAR_CACHE_DIR:-$TOP/.cache}
 TREE=${FIXEDBAR_TREE:-$TOP/tree}
 BUILD=$TREE/build
+SANITIZER_BUILD=$CACHE_DIR/build-asan
 TARBALL=$CACHE_DIR/$LIBVIRT_TARBALL_NAME
 
 # Files of the repository that are project infrastructure rather than new
@@ -196,3 +197,10 @@ commit_project_changes() {
     # later edits in the tree (committed there or not) are recognised.
     printf '%s\n' "$tree" >"$(git rev-parse --git-dir)/fixedbar-synced"
 }
+
+# The fixedBar-relevant tests that 'make check' runs once more in a build
+# with AddressSanitizer and UndefinedBehaviorSanitizer (those that exist in
+# this libvirt release; qemustatusxml2xmltest was merged into
+# qemuxmlconftest upstream).
+SANITIZER_TESTS=(qemuxmlconftest virpcieatest virschematest qemuhotplugtest
+    domaincapstest qemustatusxml2xmltest)
