@@ -199,8 +199,8 @@ commit_project_changes() {
 }
 
 # The fixedBar-relevant tests that 'make check' runs once more in a build
-# with AddressSanitizer and UndefinedBehaviorSanitizer (those that exist in
-# this libvirt release; qemustatusxml2xmltest was merged into
-# qemuxmlconftest upstream).
+# with AddressSanitizer and UndefinedBehaviorSanitizer.  In libvirt 11.3.0
+# the status XML tests (qemustatusxml2xmldata/) are run by
+# qemuxmlactivetest; there is no qemustatusxml2xmltest any more.
 SANITIZER_TESTS=(qemuxmlconftest virpcieatest virschematest qemuhotplugtest
-    domaincapstest qemustatusxml2xmltest)
+    domaincapstest qemuxmlactivetest)
