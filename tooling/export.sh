@@ -21,6 +21,14 @@ synced=$(synced_tree_id)
 repo=$(expected_tree_id "$TREE")
 if [ "$repo" != "$synced" ]; then
     git diff --stat "$synced" "$repo" | tail -n 20 >&2
+    # Trees exported by older tooling may hold files that are untracked in
+    # the repository; they only count once git knows them.
+    others=$(git -C "$TOP" ls-files --others --exclude-standard)
+    untracked=$(grep -Ev "$INFRA_PATHS_REGEX" <<<"$others" || true)
+    if [ -n "$untracked" ]; then
+        sed -n '1,20s/^/untracked, so not part of the repository: /p' <<<"$untracked" >&2
+        msg "'git add' those of the files above that belong to the project"
+    fi
     if [ $force -eq 0 ]; then
         die "the repository changed since tree/ was assembled (files above; a git pull or an edit in the repository) and exporting would revert that: run 'make tree' first; if tree/ has edits, keep them across with 'git -C tree stash -u', 'make tree', 'git -C tree stash pop'; or 'make export FORCE=1' to overwrite the repository with tree/"
     fi
