@@ -284,6 +284,92 @@ static const char binaryJunkResource[] =
     "\xde\xad \xbe\xef \xca\xfe\n";
 
 
+struct testRootBusData {
+    const char *path;
+    unsigned int domain;        /* expected host bridge */
+    unsigned int bus;
+    bool fail;
+};
+
+
+static int
+testParseRootBus(const void *opaque)
+{
+    const struct testRootBusData *data = opaque;
+    unsigned int domain = 0;
+    unsigned int bus = 0;
+    int rc = virPCIEAParseRootBus(TEST_DEVNAME, data->path, &domain, &bus);
+
+    if (data->fail) {
+        const char *msg = virGetLastErrorMessage();
+
+        if (rc == 0) {
+            VIR_TEST_DEBUG("found host bridge %04x:%02x unexpectedly", domain, bus);
+            return -1;
+        }
+        if (!strstr(msg, "Cannot find the host bridge of PCI device '" TEST_DEVNAME "'")) {
+            VIR_TEST_DEBUG("unexpected error message '%s'", msg);
+            return -1;
+        }
+        virResetLastError();
+        return 0;
+    }
+
+    if (rc < 0)
+        return -1;
+
+    if (domain != data->domain || bus != data->bus) {
+        VIR_TEST_DEBUG("got host bridge %04x:%02x, expected %04x:%02x",
+                       domain, bus, data->domain, data->bus);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+struct testHostFactsData {
+    virPCIDeviceAddress addr;
+    bool hasRootBus;            /* whether virPCIEAGetRootBus() succeeds */
+    unsigned int domain;        /* expected host bridge */
+    unsigned int bus;
+    int numaNode;               /* expected NUMA node */
+};
+
+
+static int
+testHostFacts(const void *opaque)
+{
+    const struct testHostFactsData *data = opaque;
+    unsigned int domain = 0;
+    unsigned int bus = 0;
+    int node = -2;
+
+    if (virPCIEAGetRootBus(&data->addr, &domain, &bus) < 0) {
+        if (data->hasRootBus)
+            return -1;
+        VIR_TEST_DEBUG("expected error: %s", virGetLastErrorMessage());
+        virResetLastError();
+    } else if (!data->hasRootBus ||
+               domain != data->domain || bus != data->bus) {
+        VIR_TEST_DEBUG("got host bridge %04x:%02x, expected %s%04x:%02x",
+                       domain, bus, data->hasRootBus ? "" : "none, not ",
+                       data->domain, data->bus);
+        return -1;
+    }
+
+    if (virPCIEAGetNUMANode(&data->addr, &node) < 0)
+        return -1;
+
+    if (node != data->numaNode) {
+        VIR_TEST_DEBUG("got NUMA node %d, expected %d", node, data->numaNode);
+        return -1;
+    }
+
+    return 0;
+}
+
+
 static int
 mymain(void)
 {
@@ -407,6 +493,60 @@ mymain(void)
     DO_TEST_GET_BARS_FAIL(0x0000, 0x23, 0x00, 0, "malformed resource file");
     DO_TEST_GET_BARS_FAIL(0x0000, 0x00, 0x01, 0, "no resource file");
     DO_TEST_GET_BARS_FAIL(0x0000, 0x7f, 0x1f, 7, "no such device");
+
+# define DO_TEST_ROOT_BUS(_path, _domain, _bus) \
+    do { \
+        struct testRootBusData data = { \
+            .path = _path, .domain = _domain, .bus = _bus, \
+        }; \
+        if (virTestRun("root bus of " _path, testParseRootBus, &data) < 0) \
+            ret = -1; \
+    } while (0)
+
+# define DO_TEST_ROOT_BUS_FAIL(_path) \
+    do { \
+        struct testRootBusData data = { .path = _path, .fail = true }; \
+        if (virTestRun("no root bus in " _path, testParseRootBus, &data) < 0) \
+            ret = -1; \
+    } while (0)
+
+# define DO_TEST_HOST_FACTS(_domain, _bus, _slot, _function, _hasRootBus, \
+                            _rootDomain, _rootBus, _numaNode) \
+    do { \
+        struct testHostFactsData data = { \
+            .addr = { .domain = _domain, .bus = _bus, \
+                      .slot = _slot, .function = _function }, \
+            .hasRootBus = _hasRootBus, \
+            .domain = _rootDomain, .bus = _rootBus, .numaNode = _numaNode, \
+        }; \
+        g_autofree char *label = NULL; \
+        label = g_strdup_printf("host facts of %04x:%02x:%02x.%x", \
+                                _domain, _bus, _slot, _function); \
+        if (virTestRun(label, testHostFacts, &data) < 0) \
+            ret = -1; \
+    } while (0)
+
+    DO_TEST_ROOT_BUS("/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0", 0, 0);
+    DO_TEST_ROOT_BUS("/sys/devices/pci0000:40/0000:40:01.0/0000:41:00.0/"
+                     "0000:42:00.0/0000:43:00.0", 0, 0x40);
+    DO_TEST_ROOT_BUS("/sys/devices/pci0009:00/0009:00:00.0/0009:01:00.0", 9, 0);
+    DO_TEST_ROOT_BUS("/sys/devices/platform/soc/fe000000.pcie/pci0001:00/"
+                     "0001:00:00.0/0001:01:00.0", 1, 0);
+    DO_TEST_ROOT_BUS("/sys/devices/pci0000:00/0000:00:0e.0/pci10000:00/"
+                     "10000:00:02.0/10000:01:00.0", 0, 0);
+    DO_TEST_ROOT_BUS("/tmp/fake/sys/devices/pci0000:80/0000:80:01.0", 0, 0x80);
+    DO_TEST_ROOT_BUS_FAIL("/sys/devices/platform/ACPI0016:00/0000:46:00.0");
+    DO_TEST_ROOT_BUS_FAIL("/sys/devices/pcie/pci0000/pci:00/pci0000:100/0000:01:00.0");
+    DO_TEST_ROOT_BUS_FAIL("/sys/devices/pci0000:00x/0000:00:01.0");
+    DO_TEST_ROOT_BUS_FAIL("/sys/bus/pci/devices/0000:01:00.0");
+    DO_TEST_ROOT_BUS_FAIL("");
+
+    DO_TEST_HOST_FACTS(0x0000, 0x43, 0x00, 0, true, 0x0000, 0x40, 0);
+    DO_TEST_HOST_FACTS(0x0000, 0x84, 0x00, 0, true, 0x0000, 0x80, 1);
+    DO_TEST_HOST_FACTS(0x0018, 0x03, 0x00, 0, true, 0x0018, 0x00, 1);
+    DO_TEST_HOST_FACTS(0x0000, 0x21, 0x00, 0, true, 0x0000, 0x21, -1);
+    DO_TEST_HOST_FACTS(0x0000, 0x46, 0x00, 0, false, 0, 0, -1);
+    DO_TEST_HOST_FACTS(0x0000, 0x7f, 0x1f, 7, false, 0, 0, -1);
 
     return ret == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -208,6 +208,57 @@ virPCIEAParseResource(const char *devName,
 }
 
 
+/**
+ * virPCIEAParseRootBus:
+ * @devName: device name used in error messages, e.g. "0000:41:00.0"
+ * @path: canonical sysfs path of the device
+ * @domain: filled with the PCI domain of the host bridge
+ * @bus: filled with the root bus number of the host bridge
+ *
+ * Finds the host bridge (root complex) a PCI device sits below: the first
+ * "pciDDDD:BB" component after "/sys/devices/" in its canonical sysfs
+ * path, for example "pci0000:40" in
+ * "/sys/devices/pci0000:40/0000:40:01.0/0000:41:00.0".
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+int
+virPCIEAParseRootBus(const char *devName,
+                     const char *path,
+                     unsigned int *domain,
+                     unsigned int *bus)
+{
+    const char *devices = strstr(path, "/sys/devices/");
+    g_auto(GStrv) components = NULL;
+    size_t i;
+
+    if (devices)
+        components = g_strsplit(devices + strlen("/sys/devices/"), "/", 0);
+
+    for (i = 0; components && components[i]; i++) {
+        const char *component = components[i];
+        char *end;
+
+        if (!STRPREFIX(component, "pci") ||
+            !g_ascii_isxdigit(component[3]) ||
+            virStrToLong_ui(component + 3, &end, 16, domain) < 0 ||
+            *end != ':' ||
+            !g_ascii_isxdigit(end[1]) ||
+            virStrToLong_ui(end + 1, &end, 16, bus) < 0 ||
+            *end != '\0' ||
+            *bus > 0xff)
+            continue;
+
+        return 0;
+    }
+
+    virReportError(VIR_ERR_INTERNAL_ERROR,
+                   _("Cannot find the host bridge of PCI device '%1$s' in its sysfs path '%2$s'"),
+                   devName, path);
+    return -1;
+}
+
+
 #ifdef __linux__
 
 /**
@@ -241,6 +292,78 @@ virPCIEAGetBARs(const virPCIDeviceAddress *addr,
     return virPCIEAParseResource(devName, content, bars, nbars);
 }
 
+
+/**
+ * virPCIEAGetRootBus:
+ * @addr: host PCI address of the device
+ * @domain: filled with the PCI domain of the device's host bridge
+ * @bus: filled with the root bus number of the device's host bridge
+ *
+ * Finds the host bridge (root complex) the device at @addr sits below,
+ * however many bridges and switches are in between.
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+int
+virPCIEAGetRootBus(const virPCIDeviceAddress *addr,
+                   unsigned int *domain,
+                   unsigned int *bus)
+{
+    g_autofree char *devName = virPCIDeviceAddressAsString(addr);
+    g_autofree char *link = NULL;
+    g_autofree char *path = NULL;
+
+    link = g_strdup_printf(VIR_PCI_EA_SYSFS_DEVICES "/%s", devName);
+
+    if (!(path = virFileCanonicalizePath(link))) {
+        virReportSystemError(errno,
+                             _("Unable to resolve the sysfs path of PCI device '%1$s'"),
+                             devName);
+        return -1;
+    }
+
+    return virPCIEAParseRootBus(devName, path, domain, bus);
+}
+
+
+/**
+ * virPCIEAGetNUMANode:
+ * @addr: host PCI address of the device
+ * @node: filled with the host NUMA node of the device, -1 if it has none
+ *
+ * A device without a 'numa_node' file (a kernel without NUMA support)
+ * has no NUMA node.
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+int
+virPCIEAGetNUMANode(const virPCIDeviceAddress *addr,
+                    int *node)
+{
+    g_autofree char *devName = virPCIDeviceAddressAsString(addr);
+    int value;
+    int rc;
+
+    *node = -1;
+
+    rc = virFileReadValueInt(&value, VIR_PCI_EA_SYSFS_DEVICES "/%s/numa_node",
+                             devName);
+    if (rc == -2)
+        return 0;
+    if (rc < 0)
+        return -1;
+
+    if (value < -1) {
+        virReportError(VIR_ERR_INTERNAL_ERROR,
+                       _("Invalid NUMA node %1$d of PCI device '%2$s'"),
+                       value, devName);
+        return -1;
+    }
+
+    *node = value;
+    return 0;
+}
+
 #else /* !__linux__ */
 
 int
@@ -254,6 +377,26 @@ virPCIEAGetBARs(const virPCIDeviceAddress *addr G_GNUC_UNUSED,
     virReportError(VIR_ERR_OPERATION_UNSUPPORTED, "%s",
                    _("Reading the host PCI BAR layout is not supported on this platform"));
     return -1;
+}
+
+
+int
+virPCIEAGetRootBus(const virPCIDeviceAddress *addr G_GNUC_UNUSED,
+                   unsigned int *domain G_GNUC_UNUSED,
+                   unsigned int *bus G_GNUC_UNUSED)
+{
+    virReportError(VIR_ERR_OPERATION_UNSUPPORTED, "%s",
+                   _("Finding the host bridge of a PCI device is not supported on this platform"));
+    return -1;
+}
+
+
+int
+virPCIEAGetNUMANode(const virPCIDeviceAddress *addr G_GNUC_UNUSED,
+                    int *node)
+{
+    *node = -1;
+    return 0;
 }
 
 #endif /* !__linux__ */

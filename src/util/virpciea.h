@@ -26,3 +26,12 @@ int
 virPCIEAGetBARs(const virPCIDeviceAddress *addr,
                 virPCIEABAR **bars,
                 size_t *nbars);
+
+int
+virPCIEAGetRootBus(const virPCIDeviceAddress *addr,
+                   unsigned int *domain,
+                   unsigned int *bus);
+
+int
+virPCIEAGetNUMANode(const virPCIDeviceAddress *addr,
+                    int *node);

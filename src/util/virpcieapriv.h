@@ -17,3 +17,9 @@ virPCIEAParseResource(const char *devName,
                       const char *content,
                       virPCIEABAR **bars,
                       size_t *nbars);
+
+int
+virPCIEAParseRootBus(const char *devName,
+                     const char *path,
+                     unsigned int *domain,
+                     unsigned int *bus);
