@@ -42,6 +42,320 @@ G_STATIC_ASSERT(QEMU_EA_NAME_VFIO_BAR5_ADDR - QEMU_EA_NAME_VFIO_BAR0_ADDR ==
                 VIR_PCI_EA_NUM_BARS - 1);
 
 
+/* Isolation group given to the buses of EA hierarchies, far from the ones
+ * derived from IOMMU groups (group + 1) and from the synthetic ones counted
+ * down from UINT_MAX, see qemu_domain_address.c */
+#define QEMU_EA_ISOLATION_GROUP 0x80000000U
+
+
+static virDomainControllerDef *
+qemuEAGetPCIController(const virDomainDef *def,
+                       int idx)
+{
+    int pos = virDomainControllerFind(def, VIR_DOMAIN_CONTROLLER_TYPE_PCI, idx);
+
+    if (pos < 0)
+        return NULL;
+
+    return def->controllers[pos];
+}
+
+
+/* The PCI controller a device with @info is plugged into, or NULL */
+static virDomainControllerDef *
+qemuEAGetParent(const virDomainDef *def,
+                const virDomainDeviceInfo *info)
+{
+    if (info->type != VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI)
+        return NULL;
+
+    return qemuEAGetPCIController(def, info->addr.pci.bus);
+}
+
+
+/* Whether the device with @info sits anywhere below the PCI controller
+ * with index @idx */
+static bool
+qemuEAIsBelow(const virDomainDef *def,
+              const virDomainDeviceInfo *info,
+              int idx)
+{
+    size_t depth;
+
+    /* a malformed definition could make the chain of buses a loop */
+    for (depth = 0; depth <= def->ncontrollers; depth++) {
+        const virDomainControllerDef *parent = qemuEAGetParent(def, info);
+
+        if (!parent)
+            return false;
+        if (parent->idx == idx)
+            return true;
+        info = &parent->info;
+    }
+
+    return false;
+}
+
+
+static bool
+qemuEAIsRootBusModel(int model)
+{
+    return model == VIR_DOMAIN_CONTROLLER_MODEL_PCI_ROOT ||
+           model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT ||
+           model == VIR_DOMAIN_CONTROLLER_MODEL_PCI_EXPANDER_BUS ||
+           model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS;
+}
+
+
+/* The root bus (pcie-root or an expander bus) whose hierarchy the device
+ * with @info is part of, or NULL */
+static virDomainControllerDef *
+qemuEAGetRootBus(const virDomainDef *def,
+                 const virDomainDeviceInfo *info)
+{
+    size_t depth;
+
+    for (depth = 0; depth <= def->ncontrollers; depth++) {
+        virDomainControllerDef *parent = qemuEAGetParent(def, info);
+
+        if (!parent || qemuEAIsRootBusModel(parent->model))
+            return parent;
+
+        info = &parent->info;
+    }
+
+    return NULL;
+}
+
+
+/* How many bus numbers the hierarchy of the root bus @root takes: its own
+ * and one for every bridge or port in it */
+static unsigned int
+qemuEACountBusNumbers(const virDomainDef *def,
+                      const virDomainControllerDef *root)
+{
+    unsigned int count = 1;
+    size_t i;
+
+    for (i = 0; i < def->ncontrollers; i++) {
+        const virDomainControllerDef *cont = def->controllers[i];
+
+        if (cont->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI &&
+            !qemuEAIsRootBusModel(cont->model) &&
+            qemuEAGetRootBus(def, &cont->info) == root)
+            count++;
+    }
+
+    return count;
+}
+
+
+/**
+ * qemuEAIsEAPxb:
+ * @def: domain definition
+ * @cont: controller
+ *
+ * Returns true if @cont is a pcie-expander-bus with at least one device
+ * with <fixedBar> below it.
+ */
+bool
+qemuEAIsEAPxb(const virDomainDef *def,
+              const virDomainControllerDef *cont)
+{
+    size_t i;
+
+    if (cont->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
+        cont->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS)
+        return false;
+
+    for (i = 0; i < def->nhostdevs; i++) {
+        const virDomainHostdevDef *hostdev = def->hostdevs[i];
+
+        if (hostdev->fixedBar && qemuEAIsBelow(def, hostdev->info, cont->idx))
+            return true;
+    }
+
+    return false;
+}
+
+
+/* The EA pxb @cont is plugged into if it is a pcie-root-port, or NULL */
+static virDomainControllerDef *
+qemuEAGetPortPxb(const virDomainDef *def,
+                 const virDomainControllerDef *cont)
+{
+    virDomainControllerDef *pxb;
+
+    if (cont->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
+        cont->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT)
+        return NULL;
+
+    if (!(pxb = qemuEAGetParent(def, &cont->info)) ||
+        !qemuEAIsEAPxb(def, pxb))
+        return NULL;
+
+    return pxb;
+}
+
+
+/**
+ * qemuEAIsEAPort:
+ * @def: domain definition
+ * @cont: controller
+ *
+ * Returns true if @cont is a pcie-root-port plugged into a
+ * pcie-expander-bus for which qemuEAIsEAPxb() is true, whether a device
+ * is plugged into the port or not.
+ */
+bool
+qemuEAIsEAPort(const virDomainDef *def,
+               const virDomainControllerDef *cont)
+{
+    return !!qemuEAGetPortPxb(def, cont);
+}
+
+
+static bool
+qemuEADeviceHasFixedBar(const virDomainDeviceDef *dev)
+{
+    if (dev->type == VIR_DOMAIN_DEVICE_HOSTDEV)
+        return !!dev->data.hostdev->fixedBar;
+
+    if (dev->type == VIR_DOMAIN_DEVICE_NET)
+        return dev->data.net->type == VIR_DOMAIN_NET_TYPE_HOSTDEV &&
+               dev->data.net->data.hostdev.def.fixedBar;
+
+    return false;
+}
+
+
+/* How error messages name a device that is not a host device with
+ * <fixedBar> */
+static char *
+qemuEADeviceDescribe(const virDomainDeviceDef *dev,
+                     const virDomainDeviceInfo *info)
+{
+    g_autofree char *guestAddr = virPCIDeviceAddressAsString(&info->addr.pci);
+
+    if (dev->type == VIR_DOMAIN_DEVICE_CONTROLLER) {
+        const virDomainControllerDef *cont = dev->data.controller;
+
+        return g_strdup_printf("%s controller with index %d",
+                               virDomainControllerModelPCITypeToString(cont->model),
+                               cont->idx);
+    }
+
+    if (dev->type == VIR_DOMAIN_DEVICE_HOSTDEV &&
+        dev->data.hostdev->mode == VIR_DOMAIN_HOSTDEV_MODE_SUBSYS &&
+        dev->data.hostdev->source.subsys.type == VIR_DOMAIN_HOSTDEV_SUBSYS_TYPE_PCI) {
+        g_autofree char *hostAddr = NULL;
+
+        hostAddr = virPCIDeviceAddressAsString(&dev->data.hostdev->source.subsys.u.pci.addr);
+        return g_strdup_printf("host device %s at guest PCI address %s",
+                               hostAddr, guestAddr);
+    }
+
+    return g_strdup_printf("%s device at guest PCI address %s",
+                           virDomainDeviceTypeToString(dev->type), guestAddr);
+}
+
+
+/**
+ * qemuEAValidatePort:
+ * @cont: controller for which qemuEAIsEAPort() is true
+ * @pxb: the pcie-expander-bus it is plugged into
+ *
+ * The command line switches every firmware reservation off on such a port
+ * (qemuEABuildPortProps()) and hotplug is off (qemuEAAssignPlacement());
+ * refuse a configuration asking for the opposite rather than overriding
+ * it silently.
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+static int
+qemuEAValidatePort(const virDomainControllerDef *cont,
+                   const virDomainControllerDef *pxb)
+{
+    const virDomainPCIControllerOpts *pciopts = &cont->opts.pciopts;
+
+    if (pciopts->modelName != VIR_DOMAIN_CONTROLLER_PCI_MODEL_NAME_NONE &&
+        pciopts->modelName != VIR_DOMAIN_CONTROLLER_PCI_MODEL_NAME_PCIE_ROOT_PORT) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("pcie-root-port with index %1$d is plugged into pcie-expander-bus with index %2$d, which holds host devices with <fixedBar>, and must use model name 'pcie-root-port', not '%3$s'"),
+                       cont->idx, pxb->idx,
+                       virDomainControllerPCIModelNameTypeToString(pciopts->modelName));
+        return -1;
+    }
+
+    if (pciopts->hotplug == VIR_TRISTATE_SWITCH_ON) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("pcie-root-port with index %1$d is plugged into pcie-expander-bus with index %2$d, which holds host devices with <fixedBar>, and cannot have hotplug enabled, remove hotplug='on'"),
+                       cont->idx, pxb->idx);
+        return -1;
+    }
+
+    if (pciopts->memReserve) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("pcie-root-port with index %1$d is plugged into pcie-expander-bus with index %2$d, which holds host devices with <fixedBar>, and cannot reserve memory, remove memReserve"),
+                       cont->idx, pxb->idx);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/**
+ * qemuEAValidateDeviceAddress:
+ * @dev: any device
+ * @info: its address information
+ * @def: domain definition
+ *
+ * Only pcie-root-ports may be plugged into a pcie-expander-bus that holds
+ * devices with <fixedBar> (an EA pxb), and only host devices with
+ * <fixedBar> into those ports: EA hierarchies are never shared with
+ * devices whose BARs firmware or the guest program.
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+int
+qemuEAValidateDeviceAddress(const virDomainDeviceDef *dev,
+                            const virDomainDeviceInfo *info,
+                            const virDomainDef *def)
+{
+    const virDomainControllerDef *parent = qemuEAGetParent(def, info);
+    const virDomainControllerDef *pxb;
+    g_autofree char *desc = NULL;
+
+    if (!parent)
+        return 0;
+
+    if (qemuEAIsEAPxb(def, parent)) {
+        if (dev->type == VIR_DOMAIN_DEVICE_CONTROLLER &&
+            dev->data.controller->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI &&
+            dev->data.controller->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT)
+            return qemuEAValidatePort(dev->data.controller, parent);
+
+        desc = qemuEADeviceDescribe(dev, info);
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("%1$s is plugged into pcie-expander-bus with index %2$d, which holds host devices with <fixedBar>; only pcie-root-ports can be plugged into it"),
+                       desc, parent->idx);
+        return -1;
+    }
+
+    if ((pxb = qemuEAGetPortPxb(def, parent)) &&
+        !qemuEADeviceHasFixedBar(dev)) {
+        desc = qemuEADeviceDescribe(dev, info);
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("%1$s is plugged into pcie-root-port with index %2$d of pcie-expander-bus with index %3$d, which holds host devices with <fixedBar>; only host devices with <fixedBar> can be plugged in there, move it to another bus"),
+                       desc, parent->idx, pxb->idx);
+        return -1;
+    }
+
+    return 0;
+}
+
+
 /* A device with fixed BARs sits at slot 0 of a pcie-root-port that is
  * plugged directly into a pcie-expander-bus. */
 static int
@@ -50,33 +364,548 @@ qemuEAValidatePlacement(const virDomainHostdevDef *hostdev,
                         const char *hostAddr)
 {
     const virDomainDeviceInfo *info = hostdev->info;
-    const virDomainControllerDef *port = NULL;
+    const virDomainControllerDef *port = qemuEAGetParent(def, info);
     const virDomainControllerDef *pxb = NULL;
-    int idx;
 
-    if (info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
-        info->addr.pci.slot == 0 &&
-        (idx = virDomainControllerFind(def, VIR_DOMAIN_CONTROLLER_TYPE_PCI,
-                                       info->addr.pci.bus)) >= 0) {
-        port = def->controllers[idx];
-    }
+    /* virDomainHostdevDefValidate() refuses other address types */
+    if (info->type != VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI)
+        return 0;
 
-    if (port &&
-        port->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT &&
-        port->info.type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
-        (idx = virDomainControllerFind(def, VIR_DOMAIN_CONTROLLER_TYPE_PCI,
-                                       port->info.addr.pci.bus)) >= 0) {
-        pxb = def->controllers[idx];
-    }
-
-    if (!pxb || pxb->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS) {
+    if (!port) {
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                       _("host device %1$s with <fixedBar> must sit at slot 0 of a pcie-root-port plugged into a pcie-expander-bus, give it such a guest <address>"),
+                       _("host device %1$s with <fixedBar> has no guest PCI address on an existing controller, remove its <address> to let libvirt place it"),
                        hostAddr);
         return -1;
     }
 
+    if (port->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT ||
+        info->addr.pci.slot != 0) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("host device %1$s with <fixedBar> is plugged into %2$s controller with index %3$d, but must sit at slot 0 of a pcie-root-port plugged into a pcie-expander-bus, remove its <address> to let libvirt place it"),
+                       hostAddr,
+                       virDomainControllerModelPCITypeToString(port->model),
+                       port->idx);
+        return -1;
+    }
+
+    if (!(pxb = qemuEAGetParent(def, &port->info)) ||
+        pxb->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("host device %1$s with <fixedBar> is plugged into pcie-root-port with index %2$d, which is not plugged into a pcie-expander-bus, remove the device's <address> to let libvirt place it"),
+                       hostAddr, port->idx);
+        return -1;
+    }
+
     return 0;
+}
+
+
+/* Bus numbers: firmware numbers the buses of each root bus from its busNr
+ * (0 for pcie-root) upwards, one for each bridge or port in its hierarchy,
+ * and they must stay below the busNr of the next root bus (or 256). */
+static int
+qemuEARootBusCompare(const void *a,
+                     const void *b,
+                     void *opaque G_GNUC_UNUSED)
+{
+    const virDomainControllerDef *ca = *(const virDomainControllerDef **)a;
+    const virDomainControllerDef *cb = *(const virDomainControllerDef **)b;
+    int bnA = ca->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT ? 0 : ca->opts.pciopts.busNr;
+    int bnB = cb->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT ? 0 : cb->opts.pciopts.busNr;
+
+    return bnA - bnB;
+}
+
+
+static int
+qemuEAValidateBusNumbers(const virDomainDef *def)
+{
+    g_autofree const virDomainControllerDef **roots = NULL;
+    size_t nroots = 0;
+    bool haveEAPxb = false;
+    size_t i;
+
+    roots = g_new0(const virDomainControllerDef *, def->ncontrollers);
+
+    for (i = 0; i < def->ncontrollers; i++) {
+        const virDomainControllerDef *cont = def->controllers[i];
+
+        if (cont->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI)
+            continue;
+
+        if (cont->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT ||
+            (cont->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS &&
+             cont->opts.pciopts.busNr >= 0))
+            roots[nroots++] = cont;
+
+        if (qemuEAIsEAPxb(def, cont))
+            haveEAPxb = true;
+    }
+
+    /* libvirt does not check the bus numbers of domains without EA
+     * hierarchies, keep it that way */
+    if (!haveEAPxb)
+        return 0;
+
+    g_qsort_with_data(roots, nroots, sizeof(*roots), qemuEARootBusCompare, NULL);
+
+    for (i = 0; i < nroots; i++) {
+        const virDomainControllerDef *root = roots[i];
+        int busNr = root->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT ? 0 : root->opts.pciopts.busNr;
+        int next = i + 1 < nroots ? roots[i + 1]->opts.pciopts.busNr : 256;
+        unsigned int needed = qemuEACountBusNumbers(def, root);
+
+        if (needed <= next - busNr)
+            continue;
+
+        if (root->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT) {
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("not enough PCI bus numbers: pcie-root and the controllers below it need %1$u, but pcie-expander-bus with index %2$d starts at busNr %3$d; give it a higher busNr or remove controllers from pcie-root"),
+                           needed, roots[i + 1]->idx, next);
+        } else {
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("not enough PCI bus numbers: pcie-expander-bus with index %1$d and the controllers below it need %2$u from its busNr %3$d, but only %4$d are available below %5$d; give it a lower busNr or remove controllers from it"),
+                           root->idx, needed, busNr, next - busNr, next);
+        }
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/**
+ * qemuEAValidateDomain:
+ * @def: domain definition, with PCI addresses assigned
+ * @qemuCaps: capabilities of the QEMU binary
+ *
+ * Check the rules of <fixedBar> that involve the whole domain: every host
+ * device with <fixedBar> passes qemuEAValidateHostdev() and sits at slot 0
+ * of a pcie-root-port plugged into a pcie-expander-bus, and the PCI bus
+ * numbers suffice for every hierarchy. What else may sit in such a
+ * hierarchy is checked device by device, see
+ * qemuEAValidateDeviceAddress().
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+int
+qemuEAValidateDomain(const virDomainDef *def,
+                     virQEMUCaps *qemuCaps)
+{
+    size_t i;
+
+    for (i = 0; i < def->nhostdevs; i++) {
+        const virDomainHostdevDef *hostdev = def->hostdevs[i];
+        g_autofree char *hostAddr = NULL;
+
+        if (!hostdev->fixedBar ||
+            hostdev->source.subsys.type != VIR_DOMAIN_HOSTDEV_SUBSYS_TYPE_PCI)
+            continue;
+
+        if (qemuEAValidateHostdev(hostdev, def, qemuCaps) < 0)
+            return -1;
+
+        hostAddr = virPCIDeviceAddressAsString(&hostdev->source.subsys.u.pci.addr);
+        if (qemuEAValidatePlacement(hostdev, def, hostAddr) < 0)
+            return -1;
+    }
+
+    return qemuEAValidateBusNumbers(def);
+}
+
+
+/* Automatic placement (qemuEAAssignPlacement()): host devices with
+ * <fixedBar> are grouped by what they share on the host, best first */
+typedef enum {
+    QEMU_EA_GROUP_ROOT_BUS,     /* the host root complex */
+    QEMU_EA_GROUP_IOMMU,        /* the host IOMMU group */
+    QEMU_EA_GROUP_DEVICE,       /* nothing: the device alone */
+} qemuEAGroupKind;
+
+typedef struct _qemuEAGroupKey qemuEAGroupKey;
+struct _qemuEAGroupKey {
+    qemuEAGroupKind kind;
+    unsigned int domain;        /* PCI domain of the root bus */
+    unsigned int id;            /* root bus, IOMMU group or device */
+};
+
+typedef struct _qemuEAPlacedDevice qemuEAPlacedDevice;
+struct _qemuEAPlacedDevice {
+    virDomainHostdevDef *hostdev;
+    qemuEAGroupKey key;
+    int numaNode;               /* host NUMA node, -1 if unknown */
+};
+
+
+/* What a device is grouped by. The host is read best-effort: the domain
+ * may be defined on a host other than the one it runs on. */
+static void
+qemuEAGetGroupKey(virDomainHostdevDef *hostdev,
+                  qemuEAGroupKey *key)
+{
+    virPCIDeviceAddress *addr = &hostdev->source.subsys.u.pci.addr;
+    g_autofree char *reason = NULL;
+    int group;
+
+    if (virPCIEAGetRootBus(addr, &key->domain, &key->id) == 0) {
+        key->kind = QEMU_EA_GROUP_ROOT_BUS;
+        return;
+    }
+    reason = g_strdup(virGetLastErrorMessage());
+    virResetLastError();
+
+    if ((group = virPCIDeviceAddressGetIOMMUGroupNum(addr)) >= 0) {
+        VIR_DEBUG("Grouping PCI device %04x:%02x:%02x.%x by IOMMU group: %s",
+                  addr->domain, addr->bus, addr->slot, addr->function, reason);
+        key->kind = QEMU_EA_GROUP_IOMMU;
+        key->domain = 0;
+        key->id = group;
+        return;
+    }
+    virResetLastError();
+
+    VIR_WARN("Cannot find the host root complex or IOMMU group of PCI device %04x:%02x:%02x.%x, placing it alone: %s",
+             addr->domain, addr->bus, addr->slot, addr->function, reason);
+    key->kind = QEMU_EA_GROUP_DEVICE;
+    key->domain = addr->domain;
+    key->id = (addr->bus << 8) | (addr->slot << 3) | addr->function;
+}
+
+
+static int
+qemuEAGroupKeyCompare(const qemuEAGroupKey *a,
+                      const qemuEAGroupKey *b)
+{
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    if (a->domain != b->domain)
+        return a->domain < b->domain ? -1 : 1;
+    if (a->id != b->id)
+        return a->id < b->id ? -1 : 1;
+    return 0;
+}
+
+
+static int
+qemuEAPlacedDeviceCompare(const void *a,
+                          const void *b,
+                          void *opaque G_GNUC_UNUSED)
+{
+    const qemuEAPlacedDevice *da = a;
+    const qemuEAPlacedDevice *db = b;
+    const virPCIDeviceAddress *aa = &da->hostdev->source.subsys.u.pci.addr;
+    const virPCIDeviceAddress *ab = &db->hostdev->source.subsys.u.pci.addr;
+    int ret;
+
+    if ((ret = qemuEAGroupKeyCompare(&da->key, &db->key)) != 0)
+        return ret;
+
+    if (aa->domain != ab->domain)
+        return aa->domain < ab->domain ? -1 : 1;
+    if (aa->bus != ab->bus)
+        return aa->bus < ab->bus ? -1 : 1;
+    if (aa->slot != ab->slot)
+        return aa->slot < ab->slot ? -1 : 1;
+    if (aa->function != ab->function)
+        return aa->function < ab->function ? -1 : 1;
+    return 0;
+}
+
+
+/* The guest NUMA cell for a pxb of devices on host NUMA node @hostNode:
+ * the only guest cell whose memory <numatune> binds to that node, or -1 */
+static int
+qemuEAGetGuestCell(const virDomainDef *def,
+                   int hostNode)
+{
+    size_t ncells = virDomainNumaGetNodeCount(def->numa);
+    int cell = -1;
+    size_t i;
+
+    if (hostNode < 0)
+        return -1;
+
+    for (i = 0; i < ncells; i++) {
+        virBitmap *nodeset;
+
+        if (!virDomainNumatuneNodeSpecified(def->numa, i) ||
+            !(nodeset = virDomainNumatuneGetNodeset(def->numa, NULL, i)) ||
+            !virBitmapIsBitSet(nodeset, hostNode))
+            continue;
+
+        if (cell >= 0)
+            return -1;
+        cell = i;
+    }
+
+    return cell;
+}
+
+
+/* An existing EA pxb that holds a device with @key, or NULL */
+static virDomainControllerDef *
+qemuEAFindGroupPxb(virDomainDef *def,
+                   const qemuEAGroupKey *key)
+{
+    size_t i;
+
+    /* a device in a group of its own has no group to join */
+    if (key->kind == QEMU_EA_GROUP_DEVICE)
+        return NULL;
+
+    for (i = 0; i < def->nhostdevs; i++) {
+        virDomainHostdevDef *hostdev = def->hostdevs[i];
+        virDomainControllerDef *port;
+        virDomainControllerDef *pxb;
+        qemuEAGroupKey other;
+
+        if (!hostdev->fixedBar ||
+            !(port = qemuEAGetParent(def, hostdev->info)) ||
+            !(pxb = qemuEAGetPortPxb(def, port)))
+            continue;
+
+        qemuEAGetGroupKey(hostdev, &other);
+        if (qemuEAGroupKeyCompare(key, &other) == 0)
+            return pxb;
+    }
+
+    return NULL;
+}
+
+
+static int
+qemuEAGetMaxPCIControllerIndex(const virDomainDef *def)
+{
+    int max = 0;
+    size_t i;
+
+    for (i = 0; i < def->ncontrollers; i++) {
+        if (def->controllers[i]->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI)
+            max = MAX(max, def->controllers[i]->idx);
+    }
+
+    return max;
+}
+
+
+/* Add a pcie-root-port with hotplug off at the lowest free slot of @pxb
+ * and plug @hostdev into it. */
+static int
+qemuEAAddPort(virDomainDef *def,
+              virDomainControllerDef *pxb,
+              virDomainHostdevDef *hostdev)
+{
+    virDomainControllerDef *port;
+    bool used[VIR_PCI_ADDRESS_SLOT_LAST + 1] = { false };
+    unsigned int slot;
+    size_t i;
+
+    for (i = 0; i < def->ncontrollers; i++) {
+        const virDomainDeviceInfo *info = &def->controllers[i]->info;
+
+        if (info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
+            info->addr.pci.bus == pxb->idx &&
+            info->addr.pci.slot <= VIR_PCI_ADDRESS_SLOT_LAST)
+            used[info->addr.pci.slot] = true;
+    }
+
+    for (slot = 0; slot <= VIR_PCI_ADDRESS_SLOT_LAST && used[slot]; slot++)
+        ;
+
+    if (slot > VIR_PCI_ADDRESS_SLOT_LAST) {
+        g_autofree char *hostAddr = NULL;
+
+        hostAddr = virPCIDeviceAddressAsString(&hostdev->source.subsys.u.pci.addr);
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("cannot place host device %1$s with <fixedBar>: pcie-expander-bus with index %2$d has no free slot for another pcie-root-port"),
+                       hostAddr, pxb->idx);
+        return -1;
+    }
+
+    port = virDomainDefAddController(def, VIR_DOMAIN_CONTROLLER_TYPE_PCI,
+                                     qemuEAGetMaxPCIControllerIndex(def) + 1,
+                                     VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT);
+    port->opts.pciopts.hotplug = VIR_TRISTATE_SWITCH_OFF;
+    port->info.type = VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI;
+    port->info.addr.pci.bus = pxb->idx;
+    port->info.addr.pci.slot = slot;
+
+    hostdev->info->type = VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI;
+    hostdev->info->addr.pci = (virPCIDeviceAddress) { .bus = port->idx };
+
+    return 0;
+}
+
+
+/* Give every EA pxb without a busNr one, counting down from 255 below the
+ * lowest busNr already in use, so that each has room for its ports and
+ * pcie-root keeps as many bus numbers as possible. */
+static int
+qemuEAAssignBusNumbers(virDomainDef *def)
+{
+    int top = 255;
+    size_t i;
+
+    for (i = 0; i < def->ncontrollers; i++) {
+        const virDomainControllerDef *cont = def->controllers[i];
+
+        if (cont->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI &&
+            cont->opts.pciopts.busNr >= 0)
+            top = MIN(top, cont->opts.pciopts.busNr - 1);
+    }
+
+    for (i = 0; i < def->ncontrollers; i++) {
+        virDomainControllerDef *cont = def->controllers[i];
+        unsigned int needed;
+
+        if (!qemuEAIsEAPxb(def, cont) || cont->opts.pciopts.busNr >= 0)
+            continue;
+
+        needed = qemuEACountBusNumbers(def, cont);
+
+        /* bus number 0 belongs to pcie-root */
+        if ((int)needed > top) {
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("not enough PCI bus numbers to place host devices with <fixedBar>: pcie-expander-bus with index %1$d needs %2$u, the lowest busNr in use (%3$d) leaves %4$d; raise the busNr values in use or remove pcie-expander-buses"),
+                           cont->idx, needed, top + 1, MAX(top, 0));
+            return -1;
+        }
+
+        cont->opts.pciopts.busNr = top - needed + 1;
+        top = cont->opts.pciopts.busNr - 1;
+    }
+
+    return 0;
+}
+
+
+/**
+ * qemuEAAssignPlacement:
+ * @def: domain definition
+ *
+ * Place every host device with <fixedBar> that has no guest address yet
+ * in a dedicated hierarchy: devices that share a host root complex (else
+ * an IOMMU group) go below one pcie-expander-bus, each at slot 0 of a
+ * pcie-root-port of its own. A device joins the pcie-expander-bus that
+ * already holds devices of its group, if there is one, otherwise a new
+ * one is added on pcie-root, bound to a guest NUMA cell when
+ * qemuEAGetGuestCell() finds one. Then every pcie-root-port of such a
+ * hierarchy gets hotplug='off' unless the definition says otherwise (which
+ * validation refuses), and every pcie-expander-bus of one without a busNr
+ * gets one.
+ *
+ * Runs before the generic PCI address assignment, which places the new
+ * pcie-expander-buses on pcie-root; qemuEAIsolatePCIBuses() keeps it from
+ * putting anything into these hierarchies. Placed devices keep their
+ * addresses, so a second run changes nothing.
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+int
+qemuEAAssignPlacement(virDomainDef *def)
+{
+    g_autofree qemuEAPlacedDevice *devices = NULL;
+    size_t ndevices = 0;
+    virDomainControllerDef *pxb = NULL;
+    size_t i;
+
+    /* Anywhere else validation refuses <fixedBar> anyway */
+    if (!(def->os.arch == VIR_ARCH_X86_64 && qemuDomainIsQ35(def)) &&
+        !(def->os.arch == VIR_ARCH_AARCH64 && qemuDomainIsARMVirt(def)))
+        return 0;
+
+    devices = g_new0(qemuEAPlacedDevice, def->nhostdevs);
+
+    for (i = 0; i < def->nhostdevs; i++) {
+        virDomainHostdevDef *hostdev = def->hostdevs[i];
+
+        if (!hostdev->fixedBar ||
+            hostdev->source.subsys.type != VIR_DOMAIN_HOSTDEV_SUBSYS_TYPE_PCI ||
+            !virDeviceInfoPCIAddressIsWanted(hostdev->info))
+            continue;
+
+        devices[ndevices].hostdev = hostdev;
+        qemuEAGetGroupKey(hostdev, &devices[ndevices].key);
+        if (virPCIEAGetNUMANode(&hostdev->source.subsys.u.pci.addr,
+                                &devices[ndevices].numaNode) < 0) {
+            VIR_WARN("Cannot find the host NUMA node of a host device with <fixedBar>: %s",
+                     virGetLastErrorMessage());
+            virResetLastError();
+            devices[ndevices].numaNode = -1;
+        }
+        ndevices++;
+    }
+
+    g_qsort_with_data(devices, ndevices, sizeof(*devices),
+                      qemuEAPlacedDeviceCompare, NULL);
+
+    for (i = 0; i < ndevices; i++) {
+        qemuEAPlacedDevice *dev = &devices[i];
+
+        /* the first device of each group finds or adds its pxb */
+        if (i == 0 || qemuEAGroupKeyCompare(&dev->key, &devices[i - 1].key) != 0) {
+            if (!(pxb = qemuEAFindGroupPxb(def, &dev->key))) {
+                size_t j;
+                int numaNode = dev->numaNode;
+
+                /* bind the pxb to a NUMA node only if the whole group is
+                 * on it */
+                for (j = i + 1; j < ndevices &&
+                     qemuEAGroupKeyCompare(&dev->key, &devices[j].key) == 0; j++) {
+                    if (devices[j].numaNode != numaNode)
+                        numaNode = -1;
+                }
+
+                pxb = virDomainDefAddController(def, VIR_DOMAIN_CONTROLLER_TYPE_PCI,
+                                                qemuEAGetMaxPCIControllerIndex(def) + 1,
+                                                VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS);
+                pxb->opts.pciopts.numaNode = qemuEAGetGuestCell(def, numaNode);
+            }
+        }
+
+        if (qemuEAAddPort(def, pxb, dev->hostdev) < 0)
+            return -1;
+    }
+
+    for (i = 0; i < def->ncontrollers; i++) {
+        virDomainControllerDef *cont = def->controllers[i];
+
+        if (qemuEAIsEAPort(def, cont) &&
+            cont->opts.pciopts.hotplug == VIR_TRISTATE_SWITCH_ABSENT)
+            cont->opts.pciopts.hotplug = VIR_TRISTATE_SWITCH_OFF;
+    }
+
+    return qemuEAAssignBusNumbers(def);
+}
+
+
+/**
+ * qemuEAIsolatePCIBuses:
+ * @def: domain definition
+ * @addrs: PCI address set with the addresses of @def reserved
+ *
+ * Lock the buses of every EA pxb and its pcie-root-ports into an isolation
+ * group of their own so that the generic PCI address assignment never puts
+ * another device, or an auto-added controller, there.
+ */
+void
+qemuEAIsolatePCIBuses(const virDomainDef *def,
+                      virDomainPCIAddressSet *addrs)
+{
+    size_t i;
+
+    for (i = 0; i < def->ncontrollers; i++) {
+        const virDomainControllerDef *cont = def->controllers[i];
+        virDomainPCIAddressBus *bus;
+
+        if (cont->idx < 0 || (size_t)cont->idx >= addrs->nbuses ||
+            (!qemuEAIsEAPxb(def, cont) && !qemuEAIsEAPort(def, cont)))
+            continue;
+
+        bus = &addrs->buses[cont->idx];
+        bus->isolationGroup = QEMU_EA_ISOLATION_GROUP;
+        bus->isolationGroupLocked = true;
+    }
 }
 
 
@@ -86,9 +915,10 @@ qemuEAValidatePlacement(const virDomainHostdevDef *hostdev,
  * @def: domain definition
  * @qemuCaps: capabilities of the QEMU binary
  *
- * Check the host-independent rules of <fixedBar>: the mode, the VFIO
- * backend, the machine type, the QEMU capabilities, the ROM BAR and the
- * placement of the device.
+ * Check the host-independent rules of <fixedBar> that concern the device
+ * alone: the mode, the VFIO backend, the machine type, the QEMU
+ * capabilities and the ROM BAR. Where it sits is checked by
+ * qemuEAValidateDomain() once addresses are assigned.
  *
  * Returns 0 on success, -1 on error (reported).
  */
@@ -157,7 +987,7 @@ qemuEAValidateHostdev(const virDomainHostdevDef *hostdev,
         return -1;
     }
 
-    return qemuEAValidatePlacement(hostdev, def, hostAddr);
+    return 0;
 }
 
 
@@ -283,81 +1113,9 @@ qemuEAPrepareDomain(virDomainDef *def)
 
 
 /**
- * qemuEAIsFixedBarPort:
- * @def: domain definition
- * @cont: controller
- *
- * Returns true if @cont is a pcie-root-port with a device with <fixedBar>
- * behind it.
- */
-bool
-qemuEAIsFixedBarPort(const virDomainDef *def,
-                     const virDomainControllerDef *cont)
-{
-    size_t i;
-
-    if (cont->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
-        cont->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT)
-        return false;
-
-    for (i = 0; i < def->nhostdevs; i++) {
-        const virDomainHostdevDef *hostdev = def->hostdevs[i];
-
-        if (hostdev->fixedBar &&
-            hostdev->info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
-            hostdev->info->addr.pci.bus == cont->idx)
-            return true;
-    }
-
-    return false;
-}
-
-
-/**
- * qemuEAValidatePort:
- * @cont: controller for which qemuEAIsFixedBarPort() is true
- *
- * The command line switches hotplug and every firmware reservation off on
- * such a port (qemuEABuildPortProps()); refuse a configuration asking for
- * the opposite rather than overriding it silently.
- *
- * Returns 0 on success, -1 on error (reported).
- */
-int
-qemuEAValidatePort(const virDomainControllerDef *cont)
-{
-    const virDomainPCIControllerOpts *pciopts = &cont->opts.pciopts;
-
-    if (pciopts->modelName != VIR_DOMAIN_CONTROLLER_PCI_MODEL_NAME_PCIE_ROOT_PORT) {
-        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                       _("pcie-root-port with index %1$d connects a device with <fixedBar> and must use model name 'pcie-root-port', not '%2$s'"),
-                       cont->idx,
-                       virDomainControllerPCIModelNameTypeToString(pciopts->modelName));
-        return -1;
-    }
-
-    if (pciopts->hotplug == VIR_TRISTATE_SWITCH_ON) {
-        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                       _("pcie-root-port with index %1$d connects a device with <fixedBar> and cannot have hotplug enabled, remove hotplug='on'"),
-                       cont->idx);
-        return -1;
-    }
-
-    if (pciopts->memReserve) {
-        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                       _("pcie-root-port with index %1$d connects a device with <fixedBar> and cannot reserve memory, remove memReserve"),
-                       cont->idx);
-        return -1;
-    }
-
-    return 0;
-}
-
-
-/**
  * qemuEABuildPortProps:
- * @props: properties of a pcie-root-port for which qemuEAIsFixedBarPort()
- *         is true
+ * @props: properties of a pcie-root-port for which qemuEAIsEAPort() is
+ *         true
  *
  * Keep firmware from reserving any window for the port: the devices below
  * it have fixed BARs and hotplug is off.

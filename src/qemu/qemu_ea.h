@@ -7,6 +7,7 @@
 
 #pragma once
 
+#include "domain_addr.h"
 #include "domain_conf.h"
 #include "qemu_capabilities.h"
 #include "virbuffer.h"
@@ -44,14 +45,31 @@ qemuEAValidateHostdev(const virDomainHostdevDef *hostdev,
                       virQEMUCaps *qemuCaps);
 
 int
-qemuEAPrepareDomain(virDomainDef *def);
-
-bool
-qemuEAIsFixedBarPort(const virDomainDef *def,
-                     const virDomainControllerDef *cont);
+qemuEAValidateDomain(const virDomainDef *def,
+                     virQEMUCaps *qemuCaps);
 
 int
-qemuEAValidatePort(const virDomainControllerDef *cont);
+qemuEAValidateDeviceAddress(const virDomainDeviceDef *dev,
+                            const virDomainDeviceInfo *info,
+                            const virDomainDef *def);
+
+int
+qemuEAAssignPlacement(virDomainDef *def);
+
+void
+qemuEAIsolatePCIBuses(const virDomainDef *def,
+                      virDomainPCIAddressSet *addrs);
+
+bool
+qemuEAIsEAPxb(const virDomainDef *def,
+              const virDomainControllerDef *cont);
+
+bool
+qemuEAIsEAPort(const virDomainDef *def,
+               const virDomainControllerDef *cont);
+
+int
+qemuEAPrepareDomain(virDomainDef *def);
 
 int
 qemuEABuildPortProps(virJSONValue *props);
