@@ -33,7 +33,7 @@ struct testGetBARsData {
     virPCIDeviceAddress addr;
     const virPCIEABAR *bars;    /* expected BARs */
     size_t nbars;
-    bool fail;
+    const char *error;          /* expected part of the error message */
 };
 
 
@@ -63,16 +63,17 @@ testCompareBARs(const char *devName,
 
         if (bar->idx != exp->idx ||
             bar->start != exp->start ||
+            bar->busStart != exp->busStart ||
             bar->size != exp->size ||
             bar->io != exp->io ||
             bar->prefetchable != exp->prefetchable ||
             bar->mem64 != exp->mem64) {
             VIR_TEST_DEBUG("%s: BAR entry %zu mismatch:", devName, i);
-            VIR_TEST_DEBUG("  got      index=%u start=0x%llx size=0x%llx io=%d prefetchable=%d mem64=%d",
-                           bar->idx, bar->start, bar->size,
+            VIR_TEST_DEBUG("  got      index=%u start=0x%llx busStart=0x%llx size=0x%llx io=%d prefetchable=%d mem64=%d",
+                           bar->idx, bar->start, bar->busStart, bar->size,
                            bar->io, bar->prefetchable, bar->mem64);
-            VIR_TEST_DEBUG("  expected index=%u start=0x%llx size=0x%llx io=%d prefetchable=%d mem64=%d",
-                           exp->idx, exp->start, exp->size,
+            VIR_TEST_DEBUG("  expected index=%u start=0x%llx busStart=0x%llx size=0x%llx io=%d prefetchable=%d mem64=%d",
+                           exp->idx, exp->start, exp->busStart, exp->size,
                            exp->io, exp->prefetchable, exp->mem64);
             return -1;
         }
@@ -151,7 +152,10 @@ testGetBARs(const void *opaque)
 
     rc = virPCIEAGetBARs(&data->addr, &bars, &nbars);
 
-    if (data->fail) {
+    if (data->error) {
+        g_autofree char *quoted = g_strdup_printf("'%s'", devName);
+        const char *msg;
+
         if (rc == 0) {
             VIR_TEST_DEBUG("%s: reading BARs succeeded unexpectedly", devName);
             return -1;
@@ -167,7 +171,14 @@ testGetBARs(const void *opaque)
             return -1;
         }
 
-        VIR_TEST_DEBUG("expected error: %s", virGetLastErrorMessage());
+        msg = virGetLastErrorMessage();
+        if (!strstr(msg, quoted) || !strstr(msg, data->error)) {
+            VIR_TEST_DEBUG("%s: error message '%s' does not name the device or lacks '%s'",
+                           devName, msg, data->error);
+            return -1;
+        }
+
+        VIR_TEST_DEBUG("expected error: %s", msg);
         virResetLastError();
         return 0;
     }
@@ -284,6 +295,179 @@ static const char binaryJunkResource[] =
     "\xde\xad \xbe\xef \xca\xfe\n";
 
 
+/* A standard configuration header with the given BAR registers, @len
+ * bytes of it, the rest of its 4 KiB zero. */
+struct testConfigData {
+    uint32_t regs[VIR_PCI_EA_NUM_BARS];
+    size_t len;
+    const virPCIEABAR *bars;    /* BARs as read from 'resource' */
+    const virPCIEABAR *expect;  /* the same with busStart filled in */
+    size_t nbars;
+    const char *error;          /* expected part of the error message */
+};
+
+
+static int
+testParseConfig(const void *opaque)
+{
+    const struct testConfigData *data = opaque;
+    unsigned char config[4096] = { 0 };
+    g_autofree virPCIEABAR *bars = NULL;
+    size_t i;
+    int rc;
+
+    /* vendor and device ID, class, header type 0, BAR registers */
+    config[0x00] = 0xde;
+    config[0x01] = 0x10;
+    config[0x02] = 0x30;
+    config[0x03] = 0x23;
+    config[0x0b] = 0x03;
+    for (i = 0; i < VIR_PCI_EA_NUM_BARS; i++) {
+        uint32_t reg = GUINT32_TO_LE(data->regs[i]);
+
+        memcpy(config + 0x10 + 4 * i, &reg, sizeof(reg));
+    }
+
+    bars = g_new0(virPCIEABAR, MAX(data->nbars, 1));
+    if (data->nbars > 0)
+        memcpy(bars, data->bars, sizeof(*bars) * data->nbars);
+
+    rc = virPCIEAParseConfigBARs(TEST_DEVNAME, config, data->len,
+                                 bars, data->nbars);
+
+    if (data->error) {
+        const char *msg = virGetLastErrorMessage();
+
+        if (rc == 0) {
+            VIR_TEST_DEBUG("parsing config space succeeded unexpectedly");
+            return -1;
+        }
+        if (!strstr(msg, "'" TEST_DEVNAME "'") || !strstr(msg, data->error)) {
+            VIR_TEST_DEBUG("error message '%s' does not name the device or lacks '%s'",
+                           msg, data->error);
+            return -1;
+        }
+        VIR_TEST_DEBUG("expected error: %s", msg);
+        virResetLastError();
+        return 0;
+    }
+
+    if (rc < 0)
+        return -1;
+
+    return testCompareBARs(TEST_DEVNAME, bars, data->nbars,
+                           data->expect, data->nbars);
+}
+
+
+/* gpuResource: the bus addresses in the registers are the CPU addresses */
+static const struct testConfigData gpuConfig = {
+    .regs = { 0xfa000000, 0x0000000c, 0x00000238, 0x0000000c, 0x00000240,
+              0x00003001 },
+    .len = 4096,
+    .bars = gpuBARs,
+    .expect = (const virPCIEABAR[]) {
+        { .idx = 0, .start = 0xfa000000ULL, .busStart = 0xfa000000ULL,
+          .size = 0x1000000ULL },
+        { .idx = 1, .start = 0x23800000000ULL, .busStart = 0x23800000000ULL,
+          .size = 0x800000000ULL, .prefetchable = true, .mem64 = true },
+        { .idx = 3, .start = 0x24000000000ULL, .busStart = 0x24000000000ULL,
+          .size = 0x2000000ULL, .prefetchable = true, .mem64 = true },
+        { .idx = 5, .start = 0x3000ULL, .busStart = 0x3000ULL, .size = 0x80ULL,
+          .io = true },
+    },
+    .nbars = G_N_ELEMENTS(gpuBARs),
+};
+
+/* graceGPUBARs: 64-bit non-prefetchable BAR0 with the flags in its low
+ * bits, unassigned BAR4 reading 0 */
+static const struct testConfigData graceGPUConfig = {
+    .regs = { 0x02000004, 0x00006610, 0x0000000c, 0x00006610, 0x0000000c, 0 },
+    .len = 256,
+    .bars = graceGPUBARs,
+    .expect = (const virPCIEABAR[]) {
+        { .idx = 0, .start = 0x661002000000ULL, .busStart = 0x661002000000ULL,
+          .size = 0x1000000ULL, .mem64 = true },
+        { .idx = 2, .start = 0x661000000000ULL, .busStart = 0x661000000000ULL,
+          .size = 0x2000000ULL, .prefetchable = true, .mem64 = true },
+        { .idx = 4, .start = 0, .busStart = 0, .size = 0x2000000000ULL,
+          .prefetchable = true, .mem64 = true },
+    },
+    .nbars = G_N_ELEMENTS(graceGPUBARs),
+};
+
+/* 32-bit prefetchable BAR, the 64 bytes an unprivileged process may read */
+static const struct testConfigData pref32Config = {
+    .regs = { 0xe0000008 },
+    .len = 64,
+    .bars = pref32BARs,
+    .expect = (const virPCIEABAR[]) {
+        { .idx = 0, .start = 0xe0000000ULL, .busStart = 0xe0000000ULL,
+          .size = 0x10000000ULL, .prefetchable = true },
+    },
+    .nbars = G_N_ELEMENTS(pref32BARs),
+};
+
+/* 64-bit BAR0 and I/O BAR2 with the reserved bit 1 set; only the BAR
+ * registers present */
+static const struct testConfigData ioConfig = {
+    .regs = { 0x00000004, 0x00000040, 0x0000e003 },
+    .len = 0x28,
+    .bars = sevenLinesBARs,
+    .expect = (const virPCIEABAR[]) {
+        { .idx = 0, .start = 0x4000000000ULL, .busStart = 0x4000000000ULL,
+          .size = 0x100000ULL, .mem64 = true },
+        { .idx = 2, .start = 0xe000ULL, .busStart = 0xe000ULL, .size = 0x20ULL,
+          .io = true },
+    },
+    .nbars = G_N_ELEMENTS(sevenLinesBARs),
+};
+
+/* A host bridge translating addresses: the register holds the bus
+ * address, which differs from the CPU address in 'resource'. */
+static const virPCIEABAR translatedBARs[] = {
+    { .idx = 0, .start = 0x400000000000ULL, .size = 0x2000000ULL,
+      .prefetchable = true, .mem64 = true },
+};
+
+static const struct testConfigData translatedConfig = {
+    .regs = { 0xe000000c, 0 },
+    .len = 4096,
+    .bars = translatedBARs,
+    .expect = (const virPCIEABAR[]) {
+        { .idx = 0, .start = 0x400000000000ULL, .busStart = 0xe0000000ULL,
+          .size = 0x2000000ULL, .prefetchable = true, .mem64 = true },
+    },
+    .nbars = G_N_ELEMENTS(translatedBARs),
+};
+
+/* Upper register with the top bit set: no sign extension */
+static const virPCIEABAR highBARs[] = {
+    { .idx = 4, .start = 0x8000000100000000ULL, .size = 0x100000000ULL,
+      .prefetchable = true, .mem64 = true },
+};
+
+static const struct testConfigData highConfig = {
+    .regs = { 0, 0, 0, 0, 0x0000000c, 0x80000001 },
+    .len = 4096,
+    .bars = highBARs,
+    .expect = (const virPCIEABAR[]) {
+        { .idx = 4, .start = 0x8000000100000000ULL,
+          .busStart = 0x8000000100000000ULL, .size = 0x100000000ULL,
+          .prefetchable = true, .mem64 = true },
+    },
+    .nbars = G_N_ELEMENTS(highBARs),
+};
+
+static const virPCIEABAR mem32BAR0[] = {
+    { .idx = 0, .start = 0xfa000000ULL, .size = 0x1000000ULL },
+};
+
+static const virPCIEABAR mem64BAR5[] = {
+    { .idx = 5, .start = 0x4000000000ULL, .size = 0x100000ULL, .mem64 = true },
+};
+
+
 struct testRootBusData {
     const char *path;
     unsigned int domain;        /* expected host bridge */
@@ -370,6 +554,92 @@ testHostFacts(const void *opaque)
 }
 
 
+/* The BARs of the fixtures in virpcimock.c, as read through it */
+static const virPCIEABAR gpuHostBARs[] = {
+    { .idx = 0, .start = 0xfa000000ULL, .busStart = 0xfa000000ULL,
+      .size = 0x1000000ULL },
+    { .idx = 1, .start = 0x23800000000ULL, .busStart = 0x23800000000ULL,
+      .size = 0x800000000ULL, .prefetchable = true, .mem64 = true },
+    { .idx = 3, .start = 0x24000000000ULL, .busStart = 0x24000000000ULL,
+      .size = 0x2000000ULL, .prefetchable = true, .mem64 = true },
+    { .idx = 5, .start = 0x3000ULL, .busStart = 0x3000ULL, .size = 0x80ULL,
+      .io = true },
+};
+
+static const virPCIEABAR graceGPUHostBARs[] = {
+    { .idx = 0, .start = 0x661002000000ULL, .busStart = 0x661002000000ULL,
+      .size = 0x1000000ULL, .mem64 = true },
+    { .idx = 2, .start = 0x661000000000ULL, .busStart = 0x661000000000ULL,
+      .size = 0x2000000ULL, .prefetchable = true, .mem64 = true },
+    { .idx = 4, .start = 0, .busStart = 0, .size = 0x2000000000ULL,
+      .prefetchable = true, .mem64 = true },
+};
+
+static const virPCIEABAR switchGPU1BARs[] = {
+    { .idx = 0, .start = 0xa0000000ULL, .busStart = 0xa0000000ULL,
+      .size = 0x1000000ULL },
+    { .idx = 1, .start = 0x280000000000ULL, .busStart = 0x280000000000ULL,
+      .size = 0x800000000ULL, .prefetchable = true, .mem64 = true },
+    { .idx = 3, .start = 0x280800000000ULL, .busStart = 0x280800000000ULL,
+      .size = 0x2000000ULL, .prefetchable = true, .mem64 = true },
+};
+
+static const virPCIEABAR switchGPU2BARs[] = {
+    { .idx = 0, .start = 0xa2000000ULL, .busStart = 0xa2000000ULL,
+      .size = 0x1000000ULL },
+    { .idx = 1, .start = 0x281000000000ULL, .busStart = 0x281000000000ULL,
+      .size = 0x800000000ULL, .prefetchable = true, .mem64 = true },
+    { .idx = 3, .start = 0x281800000000ULL, .busStart = 0x281800000000ULL,
+      .size = 0x2000000ULL, .prefetchable = true, .mem64 = true },
+};
+
+static const virPCIEABAR switchNICBARs[] = {
+    { .idx = 0, .start = 0x282000000000ULL, .busStart = 0x282000000000ULL,
+      .size = 0x2000000ULL, .prefetchable = true, .mem64 = true },
+};
+
+/* BAR1 inside the AMD HyperTransport hole 0xfd00000000 - 0x10000000000 */
+static const virPCIEABAR htHoleBARs[] = {
+    { .idx = 0, .start = 0xb0000000ULL, .busStart = 0xb0000000ULL,
+      .size = 0x1000000ULL },
+    { .idx = 1, .start = 0xfd00000000ULL, .busStart = 0xfd00000000ULL,
+      .size = 0x40000000ULL, .prefetchable = true, .mem64 = true },
+};
+
+static const virPCIEABAR translatedHostBARs[] = {
+    { .idx = 0, .start = 0x400000000000ULL, .busStart = 0xe0000000ULL,
+      .size = 0x2000000ULL, .prefetchable = true, .mem64 = true },
+};
+
+static const virPCIEABAR noIommuGroupBARs[] = {
+    { .idx = 0, .start = 0x410000000000ULL, .busStart = 0x410000000000ULL,
+      .size = 0x2000000ULL, .prefetchable = true, .mem64 = true },
+};
+
+
+static int
+testIOMMUGroups(const void *opaque G_GNUC_UNUSED)
+{
+    virPCIDeviceAddress switchGPU = { .domain = 0, .bus = 0xc3 };
+    virPCIDeviceAddress switchNIC = { .domain = 0, .bus = 0xc5 };
+    virPCIDeviceAddress noGroup = { .domain = 0, .bus = 0xe5 };
+    int group;
+
+    if ((group = virPCIDeviceAddressGetIOMMUGroupNum(&switchGPU)) != 60 ||
+        (group = virPCIDeviceAddressGetIOMMUGroupNum(&switchNIC)) != 60) {
+        VIR_TEST_DEBUG("got IOMMU group %d, expected 60", group);
+        return -1;
+    }
+
+    if ((group = virPCIDeviceAddressGetIOMMUGroupNum(&noGroup)) != -2) {
+        VIR_TEST_DEBUG("got IOMMU group %d for a device without one", group);
+        return -1;
+    }
+
+    return 0;
+}
+
+
 static int
 mymain(void)
 {
@@ -412,12 +682,12 @@ mymain(void)
             ret = -1; \
     } while (0)
 
-# define DO_TEST_GET_BARS_FAIL(_domain, _bus, _slot, _function, why) \
+# define DO_TEST_GET_BARS_FAIL(_domain, _bus, _slot, _function, why, err) \
     do { \
         struct testGetBARsData data = { \
             .addr = { .domain = _domain, .bus = _bus, \
                       .slot = _slot, .function = _function }, \
-            .fail = true, \
+            .error = err, \
         }; \
         g_autofree char *label = NULL; \
         label = g_strdup_printf("virPCIEAGetBARs(%04x:%02x:%02x.%x) fails: %s", \
@@ -488,11 +758,83 @@ mymain(void)
     DO_TEST_PARSE_FAIL("text garbage", "garbage\n",
                        "is truncated: expected at least 6 lines, got 1");
 
-    DO_TEST_GET_BARS(0x0000, 0x21, 0x00, 0, gpuBARs);
-    DO_TEST_GET_BARS(0x0009, 0x01, 0x00, 0, graceGPUBARs);
-    DO_TEST_GET_BARS_FAIL(0x0000, 0x23, 0x00, 0, "malformed resource file");
-    DO_TEST_GET_BARS_FAIL(0x0000, 0x00, 0x01, 0, "no resource file");
-    DO_TEST_GET_BARS_FAIL(0x0000, 0x7f, 0x1f, 7, "no such device");
+# define DO_TEST_PARSE_CONFIG(name, data) \
+    do { \
+        if (virTestRun("parse config space: " name, \
+                       testParseConfig, &data) < 0) \
+            ret = -1; \
+    } while (0)
+
+# define DO_TEST_PARSE_CONFIG_FAIL(name, _len, _bars, err, ...) \
+    do { \
+        struct testConfigData data = { \
+            .regs = { __VA_ARGS__ }, .len = _len, \
+            .bars = _bars, .nbars = G_N_ELEMENTS(_bars), .error = err, \
+        }; \
+        if (virTestRun("parse invalid config space: " name, \
+                       testParseConfig, &data) < 0) \
+            ret = -1; \
+    } while (0)
+
+    DO_TEST_PARSE_CONFIG("x86 GPU, 32-bit, 64-bit and I/O BARs", gpuConfig);
+    DO_TEST_PARSE_CONFIG("64-bit BARs with flags, unassigned BAR",
+                         graceGPUConfig);
+    DO_TEST_PARSE_CONFIG("32-bit prefetchable BAR, 64 bytes", pref32Config);
+    DO_TEST_PARSE_CONFIG("64-bit and I/O BAR, BAR registers only", ioConfig);
+    DO_TEST_PARSE_CONFIG("bus address differs from CPU address",
+                         translatedConfig);
+    DO_TEST_PARSE_CONFIG("64-bit BAR above 2^63", highConfig);
+
+    DO_TEST_PARSE_CONFIG_FAIL("one byte short of the BAR registers",
+                              0x27, mem32BAR0,
+                              "Config space of host PCI device '" TEST_DEVNAME "' is too short to hold the BAR registers: 39 bytes, expected at least 40",
+                              0xfa000000);
+    DO_TEST_PARSE_CONFIG_FAIL("empty", 0, mem32BAR0,
+                              "is too short to hold the BAR registers: 0 bytes, expected at least 40",
+                              0xfa000000);
+    DO_TEST_PARSE_CONFIG_FAIL("17 bytes, the dummy config of virpcimock", 17, gpuBARs,
+                              "is too short to hold the BAR registers: 17 bytes, expected at least 40",
+                              0);
+    DO_TEST_PARSE_CONFIG_FAIL("all ones, as from a device that is gone",
+                              4096, mem32BAR0,
+                              "Register of BAR0 of host PCI device '" TEST_DEVNAME "' (0xffffffff) does not match the type of the BAR in its sysfs resource file",
+                              0xffffffff, 0xffffffff, 0xffffffff,
+                              0xffffffff, 0xffffffff, 0xffffffff);
+    DO_TEST_PARSE_CONFIG_FAIL("64-bit register, 32-bit resource",
+                              4096, mem32BAR0,
+                              "Register of BAR0 of host PCI device '" TEST_DEVNAME "' (0xfa00000c) does not match",
+                              0xfa00000c, 0);
+    DO_TEST_PARSE_CONFIG_FAIL("memory register, I/O resource",
+                              4096, trailingJunkBARs,
+                              "Register of BAR5 of host PCI device '" TEST_DEVNAME "' (0x00003000) does not match",
+                              0, 0, 0, 0, 0, 0x00003000);
+    DO_TEST_PARSE_CONFIG_FAIL("64-bit BAR5", 0x28, mem64BAR5,
+                              "BAR5 of host PCI device '" TEST_DEVNAME "' is a 64-bit memory BAR but has no register for the upper half of its address",
+                              0, 0, 0, 0, 0, 0x00000004);
+
+    DO_TEST_GET_BARS(0x0000, 0x21, 0x00, 0, gpuHostBARs);
+    DO_TEST_GET_BARS(0x0009, 0x01, 0x00, 0, graceGPUHostBARs);
+    DO_TEST_GET_BARS(0x0000, 0xc3, 0x00, 0, switchGPU1BARs);
+    DO_TEST_GET_BARS(0x0000, 0xc4, 0x00, 0, switchGPU2BARs);
+    DO_TEST_GET_BARS(0x0000, 0xc5, 0x00, 0, switchNICBARs);
+    DO_TEST_GET_BARS(0x0000, 0xe1, 0x00, 0, htHoleBARs);
+    DO_TEST_GET_BARS(0x0000, 0xe2, 0x00, 0, translatedHostBARs);
+    DO_TEST_GET_BARS(0x0000, 0xe5, 0x00, 0, noIommuGroupBARs);
+    DO_TEST_GET_BARS_FAIL(0x0000, 0x23, 0x00, 0, "malformed resource file",
+                          "PCI resource file of device '0000:23:00.0' is truncated: expected at least 6 lines, got 1");
+    DO_TEST_GET_BARS_FAIL(0x0000, 0xe3, 0x00, 0, "resource file of 3 lines",
+                          "PCI resource file of device '0000:e3:00.0' is truncated: expected at least 6 lines, got 3");
+    DO_TEST_GET_BARS_FAIL(0x0000, 0xe4, 0x00, 0, "non-hex field",
+                          "Field 3 in line 3 of PCI resource file of device '0000:e4:00.0' is not a 64-bit hexadecimal number");
+    DO_TEST_GET_BARS_FAIL(0x0000, 0xe6, 0x00, 0, "config space too short",
+                          "Config space of host PCI device '0000:e6:00.0' is too short to hold the BAR registers: 17 bytes, expected at least 40");
+    DO_TEST_GET_BARS_FAIL(0x0000, 0x00, 0x01, 0, "no resource file",
+                          "Cannot read the BAR layout of host PCI device '0000:00:01.0' from '/sys/bus/pci/devices/0000:00:01.0/resource': No such file or directory; check that the device exists on this host");
+    DO_TEST_GET_BARS_FAIL(0x0000, 0x7f, 0x1f, 7, "no such device",
+                          "Cannot read the BAR layout of host PCI device '0000:7f:1f.7' from '/sys/bus/pci/devices/0000:7f:1f.7/resource': No such file or directory; check that the device exists on this host");
+
+    if (virTestRun("IOMMU groups of the new fixtures", testIOMMUGroups, NULL) < 0)
+        ret = -1;
 
 # define DO_TEST_ROOT_BUS(_path, _domain, _bus) \
     do { \
@@ -542,6 +884,11 @@ mymain(void)
     DO_TEST_ROOT_BUS_FAIL("");
 
     DO_TEST_HOST_FACTS(0x0000, 0x43, 0x00, 0, true, 0x0000, 0x40, 0);
+    DO_TEST_HOST_FACTS(0x0000, 0xc3, 0x00, 0, true, 0x0000, 0xc0, 0);
+    DO_TEST_HOST_FACTS(0x0000, 0xc4, 0x00, 0, true, 0x0000, 0xc0, 0);
+    DO_TEST_HOST_FACTS(0x0000, 0xc5, 0x00, 0, true, 0x0000, 0xc0, 0);
+    DO_TEST_HOST_FACTS(0x0000, 0xe1, 0x00, 0, true, 0x0000, 0xe1, 0);
+    DO_TEST_HOST_FACTS(0x0000, 0xe5, 0x00, 0, true, 0x0000, 0xe5, -1);
     DO_TEST_HOST_FACTS(0x0000, 0x84, 0x00, 0, true, 0x0000, 0x80, 1);
     DO_TEST_HOST_FACTS(0x0018, 0x03, 0x00, 0, true, 0x0018, 0x00, 1);
     DO_TEST_HOST_FACTS(0x0000, 0x21, 0x00, 0, true, 0x0000, 0x21, -1);

@@ -33,6 +33,23 @@ VIR_LOG_INIT("util.pciea");
 /* The file is a few hundred bytes long; anything bigger is bogus. */
 #define VIR_PCI_EA_RESOURCE_MAX_LEN (64 * 1024)
 
+/* Standard configuration header: the BAR registers, little-endian, at
+ * 0x10 + 4 * N, and the flags in their low bits (PCI Local Bus
+ * Specification, 6.2.5.1). */
+#define VIR_PCI_EA_CONFIG_BAR0 0x10
+#define VIR_PCI_EA_CONFIG_BAR_LEN 4
+#define VIR_PCI_EA_CONFIG_BARS_END \
+    (VIR_PCI_EA_CONFIG_BAR0 + VIR_PCI_EA_CONFIG_BAR_LEN * VIR_PCI_EA_NUM_BARS)
+#define VIR_PCI_EA_BAR_SPACE_IO 0x1
+#define VIR_PCI_EA_BAR_MEM_TYPE_MASK 0x6
+#define VIR_PCI_EA_BAR_MEM_TYPE_64 0x4
+#define VIR_PCI_EA_BAR_MEM_FLAGS 0xfULL
+#define VIR_PCI_EA_BAR_IO_FLAGS 0x3ULL
+
+/* Size of the extended configuration space of a PCI Express device, the
+ * longest sysfs 'config' file. */
+#define VIR_PCI_EA_CONFIG_MAX_LEN 4096
+
 #define VIR_PCI_EA_SYSFS_DEVICES "/sys/bus/pci/devices"
 
 
@@ -209,6 +226,99 @@ virPCIEAParseResource(const char *devName,
 
 
 /**
+ * virPCIEAReadConfigReg:
+ * @config: contents of a PCI configuration space
+ * @offset: offset of a 32-bit register, at most the length of @config - 4
+ *
+ * Returns the value of the little-endian register at @offset.
+ */
+static uint32_t
+virPCIEAReadConfigReg(const unsigned char *config,
+                      size_t offset)
+{
+    uint32_t reg;
+
+    memcpy(&reg, config + offset, sizeof(reg));
+    return GUINT32_FROM_LE(reg);
+}
+
+
+/**
+ * virPCIEAParseConfigBARs:
+ * @devName: device name used in error messages, e.g. "0000:01:00.0"
+ * @config: contents of the device's sysfs 'config' file
+ * @len: number of bytes in @config
+ * @bars: the BARs of the device, as returned by virPCIEAParseResource()
+ * @nbars: number of elements in @bars
+ *
+ * Fills the busStart of each BAR in @bars with the base address programmed
+ * in its BAR register(s) in the configuration space @config: the address
+ * the device decodes on the PCI bus, which differs from the CPU address in
+ * the sysfs 'resource' file when the host bridge translates addresses.
+ * A 64-bit memory BAR takes the upper half of its address from the next
+ * register. The type of each register (I/O, 32-bit or 64-bit memory) must
+ * match the BAR in @bars.
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+int
+virPCIEAParseConfigBARs(const char *devName,
+                        const unsigned char *config,
+                        size_t len,
+                        virPCIEABAR *bars,
+                        size_t nbars)
+{
+    size_t i;
+
+    if (len < VIR_PCI_EA_CONFIG_BARS_END) {
+        virReportError(VIR_ERR_INTERNAL_ERROR,
+                       _("Config space of host PCI device '%1$s' is too short to hold the BAR registers: %2$zu bytes, expected at least %3$d"),
+                       devName, len, VIR_PCI_EA_CONFIG_BARS_END);
+        return -1;
+    }
+
+    for (i = 0; i < nbars; i++) {
+        virPCIEABAR *bar = &bars[i];
+        size_t offset = VIR_PCI_EA_CONFIG_BAR0 + VIR_PCI_EA_CONFIG_BAR_LEN * bar->idx;
+        uint32_t reg = virPCIEAReadConfigReg(config, offset);
+        bool io = !!(reg & VIR_PCI_EA_BAR_SPACE_IO);
+        bool mem64 = !io &&
+            (reg & VIR_PCI_EA_BAR_MEM_TYPE_MASK) == VIR_PCI_EA_BAR_MEM_TYPE_64;
+
+        if (io != bar->io || mem64 != bar->mem64) {
+            virReportError(VIR_ERR_INTERNAL_ERROR,
+                           _("Register of BAR%1$u of host PCI device '%2$s' (0x%3$08x) does not match the type of the BAR in its sysfs resource file"),
+                           bar->idx, devName, reg);
+            return -1;
+        }
+
+        if (io) {
+            bar->busStart = reg & ~VIR_PCI_EA_BAR_IO_FLAGS;
+        } else {
+            bar->busStart = reg & ~VIR_PCI_EA_BAR_MEM_FLAGS;
+
+            if (mem64) {
+                if (bar->idx + 1 >= VIR_PCI_EA_NUM_BARS) {
+                    virReportError(VIR_ERR_INTERNAL_ERROR,
+                                   _("BAR%1$u of host PCI device '%2$s' is a 64-bit memory BAR but has no register for the upper half of its address"),
+                                   bar->idx, devName);
+                    return -1;
+                }
+
+                offset += VIR_PCI_EA_CONFIG_BAR_LEN;
+                bar->busStart |= (unsigned long long) virPCIEAReadConfigReg(config, offset) << 32;
+            }
+        }
+
+        VIR_DEBUG("device='%s' BAR%u busStart=0x%llx",
+                  devName, bar->idx, bar->busStart);
+    }
+
+    return 0;
+}
+
+
+/**
  * virPCIEAParseRootBus:
  * @devName: device name used in error messages, e.g. "0000:41:00.0"
  * @path: canonical sysfs path of the device
@@ -262,13 +372,49 @@ virPCIEAParseRootBus(const char *devName,
 #ifdef __linux__
 
 /**
+ * virPCIEAReadSysfsFile:
+ * @devName: name of the device, e.g. "0000:01:00.0"
+ * @file: name of a file in the device's sysfs directory
+ * @maxlen: maximum number of bytes to read
+ * @content: filled with the contents of the file, NUL terminated
+ *
+ * Reads a file describing the BAR layout of the host PCI device @devName.
+ *
+ * Returns the number of bytes read, -1 on error (reported).
+ */
+static int
+virPCIEAReadSysfsFile(const char *devName,
+                      const char *file,
+                      int maxlen,
+                      char **content)
+{
+    g_autofree char *path = NULL;
+    int len;
+
+    path = g_strdup_printf(VIR_PCI_EA_SYSFS_DEVICES "/%s/%s", devName, file);
+
+    if ((len = virFileReadAllQuiet(path, maxlen, content)) < 0) {
+        virReportError(VIR_ERR_SYSTEM_ERROR,
+                       _("Cannot read the BAR layout of host PCI device '%1$s' from '%2$s': %3$s; check that the device exists on this host"),
+                       devName, path, g_strerror(-len));
+        return -1;
+    }
+
+    return len;
+}
+
+
+/**
  * virPCIEAGetBARs:
  * @addr: host PCI address of the device
  * @bars: filled with a newly allocated array of the implemented BARs
  * @nbars: filled with the number of elements in @bars
  *
  * Reads the BAR layout of the host PCI device at @addr from its sysfs
- * 'resource' file; see virPCIEAParseResource() for what is returned.
+ * 'resource' file, see virPCIEAParseResource() for what is returned, and
+ * the address programmed in each BAR register from its sysfs 'config'
+ * file, see virPCIEAParseConfigBARs(). An unprivileged process can read
+ * the first 64 bytes of 'config', which hold all BAR registers.
  *
  * Returns 0 on success, -1 on error (reported).
  */
@@ -278,18 +424,35 @@ virPCIEAGetBARs(const virPCIDeviceAddress *addr,
                 size_t *nbars)
 {
     g_autofree char *devName = virPCIDeviceAddressAsString(addr);
-    g_autofree char *path = NULL;
-    g_autofree char *content = NULL;
+    g_autofree char *resource = NULL;
+    g_autofree char *config = NULL;
+    g_autofree virPCIEABAR *ret = NULL;
+    size_t nret = 0;
+    int configLen;
 
     *bars = NULL;
     *nbars = 0;
 
-    path = g_strdup_printf(VIR_PCI_EA_SYSFS_DEVICES "/%s/resource", devName);
-
-    if (virFileReadAll(path, VIR_PCI_EA_RESOURCE_MAX_LEN, &content) < 0)
+    if (virPCIEAReadSysfsFile(devName, "resource",
+                              VIR_PCI_EA_RESOURCE_MAX_LEN, &resource) < 0)
         return -1;
 
-    return virPCIEAParseResource(devName, content, bars, nbars);
+    if (virPCIEAParseResource(devName, resource, &ret, &nret) < 0)
+        return -1;
+
+    if ((configLen = virPCIEAReadSysfsFile(devName, "config",
+                                           VIR_PCI_EA_CONFIG_MAX_LEN,
+                                           &config)) < 0)
+        return -1;
+
+    if (virPCIEAParseConfigBARs(devName, (const unsigned char *) config,
+                                configLen, ret, nret) < 0)
+        return -1;
+
+    *bars = g_steal_pointer(&ret);
+    *nbars = nret;
+
+    return 0;
 }
 
 

@@ -16,6 +16,7 @@ typedef struct _virPCIEABAR virPCIEABAR;
 struct _virPCIEABAR {
     unsigned int idx;            /* BAR number, 0 .. VIR_PCI_EA_NUM_BARS - 1 */
     unsigned long long start;    /* host physical address, 0 if unassigned */
+    unsigned long long busStart; /* base address programmed in the BAR register(s) of config space */
     unsigned long long size;     /* in bytes, never 0 */
     bool io;                     /* I/O port BAR */
     bool prefetchable;           /* memory BAR only */

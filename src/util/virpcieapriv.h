@@ -19,6 +19,13 @@ virPCIEAParseResource(const char *devName,
                       size_t *nbars);
 
 int
+virPCIEAParseConfigBARs(const char *devName,
+                        const unsigned char *config,
+                        size_t len,
+                        virPCIEABAR *bars,
+                        size_t nbars);
+
+int
 virPCIEAParseRootBus(const char *devName,
                      const char *path,
                      unsigned int *domain,
