@@ -414,7 +414,9 @@ virPCIEAReadSysfsFile(const char *devName,
  * 'resource' file, see virPCIEAParseResource() for what is returned, and
  * the address programmed in each BAR register from its sysfs 'config'
  * file, see virPCIEAParseConfigBARs(). An unprivileged process can read
- * the first 64 bytes of 'config', which hold all BAR registers.
+ * the first 64 bytes of 'config', which hold all BAR registers. The BAR
+ * registers of an SR-IOV virtual function are read-only zero, so the
+ * busStart of its BARs is 0 whatever their address.
  *
  * Returns 0 on success, -1 on error (reported).
  */
