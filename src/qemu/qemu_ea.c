@@ -10,9 +10,11 @@
 #include "qemu_ea.h"
 #include "qemu_domain.h"
 
+#include "viralloc.h"
 #include "virerror.h"
 #include "virlog.h"
 #include "virpciea.h"
+#include "cpu/cpu.h"
 
 #define VIR_FROM_THIS VIR_FROM_QEMU
 
@@ -991,6 +993,259 @@ qemuEAValidateHostdev(const virDomainHostdevDef *hostdev,
 }
 
 
+void
+qemuEALayoutFree(qemuEALayout *layout)
+{
+    size_t i;
+
+    if (!layout)
+        return;
+
+    for (i = 0; i < layout->ndevices; i++)
+        g_free(layout->devices[i].bars);
+    g_free(layout->devices);
+    g_free(layout);
+}
+
+
+void
+qemuEAGuestMapFree(qemuEAGuestMap *map)
+{
+    size_t i;
+
+    if (!map)
+        return;
+
+    for (i = 0; i < map->nranges; i++)
+        g_free(map->ranges[i].name);
+    g_free(map->ranges);
+    g_free(map);
+}
+
+
+static void
+qemuEAGuestMapAdd(qemuEAGuestMap *map,
+                  unsigned long long start,
+                  unsigned long long size,
+                  char *name)
+{
+    qemuEAGuestRange range = { .name = name, .start = start,
+                               .end = start + (size - 1) };
+
+    VIR_APPEND_ELEMENT(map->ranges, map->nranges, range);
+}
+
+
+#define QEMU_EA_KiB 1024ULL
+#define QEMU_EA_MiB (1024 * QEMU_EA_KiB)
+#define QEMU_EA_GiB (1024 * QEMU_EA_MiB)
+
+/* The AMD HyperTransport hole, see hw/i386/pc.c */
+#define QEMU_EA_AMD_HT_START 0xfd00000000ULL
+#define QEMU_EA_AMD_HT_END 0x10000000000ULL
+
+/* The 64-bit PCI hole q35 places after RAM and hotplug memory by default */
+#define QEMU_EA_Q35_PCI_HOLE64_SIZE (32 * QEMU_EA_GiB)
+
+/* Address width of the aarch64 virt machine without LPA2 */
+#define QEMU_EA_VIRT_PHYS_BITS 48
+
+
+/* Whether the guest CPU is an AMD one: the model's vendor for custom CPUs,
+ * the host's for the others; QEMU's default model qemu64 is an AMD CPU */
+static bool
+qemuEAGuestCPUIsAMD(const virDomainDef *def,
+                    const virCPUDef *hostCPU)
+{
+    const char *vendor = NULL;
+
+    if (!def->cpu ||
+        (def->cpu->mode == VIR_CPU_MODE_CUSTOM &&
+         (!def->cpu->model || STREQ(def->cpu->model, "qemu64"))))
+        return true;
+
+    if (def->cpu->mode == VIR_CPU_MODE_CUSTOM) {
+        vendor = def->cpu->vendor;
+        if (!vendor)
+            vendor = virCPUGetVendorForModel(def->os.arch, def->cpu->model);
+    } else if (hostCPU) {
+        vendor = hostCPU->vendor;
+    }
+
+    return STREQ_NULLABLE(vendor, "AMD");
+}
+
+
+/* Guest physical address bits on x86 and how they were found, see
+ * target/i386/cpu.c: <maxphysaddr>, or the host's for -cpu host and max
+ * (host-phys-bits), or QEMU's default of 40. @hostBits is what the host is
+ * known to address. */
+static unsigned int
+qemuEAGuestPhysBitsX86(const virDomainDef *def,
+                       unsigned int hostBits,
+                       const char **origin)
+{
+    const virCPUMaxPhysAddrDef *addr = def->cpu ? def->cpu->addr : NULL;
+
+    if (addr && addr->mode == VIR_CPU_MAX_PHYS_ADDR_MODE_EMULATE) {
+        *origin = _("set by <maxphysaddr mode='emulate'>");
+        return addr->bits;
+    }
+
+    if (addr && addr->mode == VIR_CPU_MAX_PHYS_ADDR_MODE_PASSTHROUGH) {
+        if (addr->limit > 0 && addr->limit < hostBits) {
+            *origin = _("the limit of <maxphysaddr mode='passthrough'>");
+            return addr->limit;
+        }
+        *origin = _("at least what the host devices need");
+        return hostBits;
+    }
+
+    if (def->cpu &&
+        (def->cpu->mode == VIR_CPU_MODE_HOST_PASSTHROUGH ||
+         def->cpu->mode == VIR_CPU_MODE_MAXIMUM)) {
+        *origin = _("at least what the host devices need");
+        return hostBits;
+    }
+
+    *origin = _("QEMU's default for this CPU");
+    return 40;
+}
+
+
+/* The end of RAM, or of the memory hotplug area when there is one, after
+ * guest RAM starting at @ramEnd */
+static unsigned long long
+qemuEAGuestMapAddHotplug(qemuEAGuestMap *map,
+                         const virDomainDef *def,
+                         unsigned long long ramEnd)
+{
+    unsigned long long memory = virDomainDefGetMemoryInitial(def) * QEMU_EA_KiB;
+    unsigned long long maxMemory = def->mem.max_memory * QEMU_EA_KiB;
+    unsigned long long start = VIR_ROUND_UP(ramEnd, QEMU_EA_GiB);
+    unsigned long long size;
+
+    if (maxMemory <= memory)
+        return ramEnd;
+
+    size = maxMemory - memory + def->mem.memory_slots * QEMU_EA_GiB;
+    qemuEAGuestMapAdd(map, start, size,
+                      g_strdup(_("the guest's memory hotplug area")));
+    return start + size;
+}
+
+
+static void
+qemuEAGuestMapFillQ35(qemuEAGuestMap *map,
+                      const virDomainDef *def,
+                      const virCPUDef *hostCPU,
+                      unsigned int hostBits)
+{
+    unsigned long long memory = virDomainDefGetMemoryInitial(def) * QEMU_EA_KiB;
+    unsigned long long lowmem = memory >= 0xb0000000ULL ? 0x80000000ULL : 0xb0000000ULL;
+    unsigned long long below4g = MIN(memory, lowmem);
+    unsigned long long above4g = memory - below4g;
+    unsigned long long highStart = 4 * QEMU_EA_GiB;
+    bool amd = qemuEAGuestCPUIsAMD(def, hostCPU);
+    const char *origin = NULL;
+
+    qemuEAGuestMapAdd(map, 0, below4g, g_strdup(_("guest RAM below 4 GiB")));
+    qemuEAGuestMapAdd(map, 0xb0000000ULL, 256 * QEMU_EA_MiB,
+                      g_strdup(_("the PCIe MMCONFIG area of QEMU and SeaBIOS")));
+    qemuEAGuestMapAdd(map, 0xe0000000ULL, 256 * QEMU_EA_MiB,
+                      g_strdup(_("the PCIe MMCONFIG area of OVMF")));
+    qemuEAGuestMapAdd(map, 0xfec00000ULL, 4 * QEMU_EA_GiB - 0xfec00000ULL,
+                      g_strdup(_("the chipset, interrupt controllers and firmware flash below 4 GiB")));
+
+    /* QEMU moves RAM above 4 GiB to 1 TiB for AMD guest CPUs when RAM,
+     * hotplug memory and the 64-bit PCI hole would reach the HT hole */
+    if (amd) {
+        qemuEAGuestMapAdd(map, QEMU_EA_AMD_HT_START,
+                          QEMU_EA_AMD_HT_END - QEMU_EA_AMD_HT_START,
+                          g_strdup(_("the AMD HyperTransport hole")));
+
+        if (qemuEAGuestMapAddHotplug(&(qemuEAGuestMap) { 0 }, def,
+                                     highStart + above4g) +
+            QEMU_EA_Q35_PCI_HOLE64_SIZE > QEMU_EA_AMD_HT_START)
+            highStart = QEMU_EA_AMD_HT_END;
+    }
+
+    if (above4g > 0)
+        qemuEAGuestMapAdd(map, highStart, above4g,
+                          g_strdup(_("guest RAM above 4 GiB")));
+    qemuEAGuestMapAddHotplug(map, def, highStart + above4g);
+
+    map->physBits = qemuEAGuestPhysBitsX86(def, hostBits, &origin);
+    map->physBitsOrigin = origin;
+    map->physBitsRemedy = _("use <maxphysaddr mode='passthrough'/> or enough bits in <cpu>");
+}
+
+
+static void
+qemuEAGuestMapFillVirt(qemuEAGuestMap *map,
+                       const virDomainDef *def)
+{
+    unsigned long long memory = virDomainDefGetMemoryInitial(def) * QEMU_EA_KiB;
+    unsigned long long base;
+    /* The high regions of hw/arm/virt.c in their order, each aligned to
+     * its size */
+    struct {
+        unsigned long long size;
+        const char *name;
+    } high[] = {
+        { 64 * QEMU_EA_MiB, N_("the high GIC redistributor region") },
+        { 256 * QEMU_EA_MiB, N_("the high PCIe ECAM region") },
+        { 512 * QEMU_EA_GiB, N_("the high PCIe MMIO window") },
+    };
+    size_t i;
+
+    qemuEAGuestMapAdd(map, 0, QEMU_EA_GiB,
+                      g_strdup(_("the platform devices and PCI windows below 1 GiB")));
+    qemuEAGuestMapAdd(map, QEMU_EA_GiB, memory, g_strdup(_("guest RAM")));
+    base = MAX(256 * QEMU_EA_GiB,
+               qemuEAGuestMapAddHotplug(map, def, QEMU_EA_GiB + memory));
+
+    for (i = 0; i < G_N_ELEMENTS(high); i++) {
+        base = VIR_ROUND_UP(base, high[i].size);
+        qemuEAGuestMapAdd(map, base, high[i].size, g_strdup(_(high[i].name)));
+        base += high[i].size;
+    }
+
+    map->physBits = QEMU_EA_VIRT_PHYS_BITS;
+    map->physBitsOrigin = _("the limit of the virt machine");
+    map->physBitsRemedy = _("give the BAR a lower address with <bar>");
+}
+
+
+/**
+ * qemuEAGuestMapNew:
+ * @def: domain definition (q35 on x86_64 or virt on aarch64)
+ * @hostCPU: the host CPU, for the vendor of host-model and host-passthrough
+ *           guest CPUs; may be NULL
+ * @hostBits: physical address bits the host is known to have
+ *
+ * Describe where the guest physical address space of @def has no room for
+ * fixed BARs: its RAM, memory hotplug area and the fixed regions of the
+ * machine type, and the guest physical address width.
+ *
+ * Returns the map; free it with qemuEAGuestMapFree().
+ */
+qemuEAGuestMap *
+qemuEAGuestMapNew(const virDomainDef *def,
+                  const virCPUDef *hostCPU,
+                  unsigned int hostBits)
+{
+    qemuEAGuestMap *map = g_new0(qemuEAGuestMap, 1);
+
+    if (def->os.arch == VIR_ARCH_AARCH64)
+        qemuEAGuestMapFillVirt(map, def);
+    else
+        qemuEAGuestMapFillQ35(map, def, hostCPU, hostBits);
+
+    return map;
+}
+
+
 static const virPCIEABAR *
 qemuEAFindBAR(const virPCIEABAR *bars,
               size_t nbars,
@@ -1007,17 +1262,34 @@ qemuEAFindBAR(const virPCIEABAR *bars,
 }
 
 
-static int
-qemuEAPrepareHostdev(virDomainHostdevDef *hostdev)
+/* Number of address bits needed to reach the last byte of @bar */
+static unsigned int
+qemuEABARBits(const qemuEABAR *bar)
 {
-    virDomainHostdevFixedBar *fixedBar = hostdev->fixedBar;
+    unsigned long long end = bar->guestStart + (bar->size - 1);
+    unsigned int bits = 0;
+
+    while (bits < 64 && (end >> bits) != 0)
+        bits++;
+
+    return bits;
+}
+
+
+/* Read the host BARs of @hostdev and place its memory BARs, applying the
+ * <bar> overrides (H1). */
+static int
+qemuEAPrepareDevice(const virDomainHostdevDef *hostdev,
+                    qemuEADevice *dev)
+{
+    const virDomainHostdevFixedBar *fixedBar = hostdev->fixedBar;
     const virPCIDeviceAddress *addr = &hostdev->source.subsys.u.pci.addr;
     g_autofree char *hostAddr = virPCIDeviceAddressAsString(addr);
     g_autofree virPCIEABAR *hostBARs = NULL;
-    g_autofree virPCIEABAR *guestBARs = NULL;
     size_t nhostBARs = 0;
-    size_t nguestBARs = 0;
     size_t i;
+
+    dev->hostAddr = *addr;
 
     if (virPCIEAGetBARs(addr, &hostBARs, &nhostBARs) < 0)
         return -1;
@@ -1034,81 +1306,464 @@ qemuEAPrepareHostdev(virDomainHostdevDef *hostdev)
         }
     }
 
-    guestBARs = g_new0(virPCIEABAR, nhostBARs);
+    dev->bars = g_new0(qemuEABAR, nhostBARs);
 
     for (i = 0; i < nhostBARs; i++) {
-        virPCIEABAR *bar = &guestBARs[nguestBARs];
+        const virPCIEABAR *hostBAR = &hostBARs[i];
+        qemuEABAR *bar = &dev->bars[dev->nbars];
         size_t j;
 
-        /* EA describes memory BARs only; I/O BARs stay programmable */
-        if (hostBARs[i].io)
+        /* An x-ea device describes its memory BARs by EA and hides every
+         * BAR register, so its I/O BARs are not available in the guest */
+        if (hostBAR->io) {
+            VIR_DEBUG("I/O BAR %u of host device %s is not available in the guest",
+                      hostBAR->idx, hostAddr);
             continue;
+        }
 
-        *bar = hostBARs[i];
+        bar->idx = hostBAR->idx;
+        bar->hostStart = hostBAR->start;
+        bar->guestStart = hostBAR->start;
+        bar->size = hostBAR->size;
+        bar->prefetchable = hostBAR->prefetchable;
+        bar->mem64 = hostBAR->mem64;
 
         for (j = 0; j < fixedBar->nbars; j++) {
             if (fixedBar->bars[j].idx == bar->idx)
-                bar->start = fixedBar->bars[j].address;
+                bar->guestStart = fixedBar->bars[j].address;
         }
 
-        if (bar->start == 0) {
+        if (bar->guestStart == 0) {
             virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
                            _("BAR %1$u of host device %2$s has no host physical address, give its guest address with <bar index='%1$u' address='...'/> in <fixedBar>"),
                            bar->idx, hostAddr);
             return -1;
         }
 
-        if (bar->start + (bar->size - 1) < bar->start) {
+        if (bar->guestStart + (bar->size - 1) < bar->guestStart) {
             virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
                            _("BAR %1$u of host device %2$s at 0x%3$llx does not fit its size 0x%4$llx below 2^64"),
-                           bar->idx, hostAddr, bar->start, bar->size);
+                           bar->idx, hostAddr, bar->guestStart, bar->size);
             return -1;
         }
 
-        nguestBARs++;
+        dev->nbars++;
     }
 
-    if (nguestBARs == 0) {
+    if (dev->nbars == 0) {
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
                        _("host device %1$s has no memory BAR to place, remove <fixedBar>"),
                        hostAddr);
         return -1;
     }
 
-    g_free(fixedBar->guestBARs);
-    fixedBar->guestBARs = g_steal_pointer(&guestBARs);
-    fixedBar->nguestBARs = nguestBARs;
     return 0;
+}
+
+
+/* H3 for one BAR: aligned, within the guest's reach and clear of
+ * everything else in the guest address map */
+static int
+qemuEACheckBAR(const qemuEAGuestMap *map,
+               const char *hostAddr,
+               const qemuEABAR *bar)
+{
+    unsigned long long end = bar->guestStart + (bar->size - 1);
+    size_t i;
+
+    if (bar->guestStart % bar->size != 0) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("BAR %1$u of host device %2$s at 0x%3$llx is not aligned to its size 0x%4$llx, give it an aligned address with <bar index='%1$u' address='...'/>"),
+                       bar->idx, hostAddr, bar->guestStart, bar->size);
+        return -1;
+    }
+
+    if (!bar->mem64 && end > 0xffffffffULL) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("BAR %1$u of host device %2$s is a 32-bit BAR and cannot be placed at 0x%3$llx-0x%4$llx above 4 GiB, give it an address below 4 GiB with <bar index='%1$u' address='...'/>"),
+                       bar->idx, hostAddr, bar->guestStart, end);
+        return -1;
+    }
+
+    if (qemuEABARBits(bar) > map->physBits) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("BAR %1$u of host device %2$s at 0x%3$llx-0x%4$llx is beyond the guest physical address width of %5$u bits (%6$s), %7$s"),
+                       bar->idx, hostAddr, bar->guestStart, end,
+                       map->physBits, map->physBitsOrigin, map->physBitsRemedy);
+        return -1;
+    }
+
+    for (i = 0; i < map->nranges; i++) {
+        const qemuEAGuestRange *range = &map->ranges[i];
+
+        if (bar->guestStart > range->end || end < range->start)
+            continue;
+
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("BAR %1$u of host device %2$s at 0x%3$llx-0x%4$llx overlaps %5$s at 0x%6$llx-0x%7$llx in the guest, change the guest's memory or CPU configuration or give the BAR another address with <bar index='%1$u' address='...'/>"),
+                       bar->idx, hostAddr, bar->guestStart, end,
+                       range->name, range->start, range->end);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+typedef struct _qemuEAPlacedBAR qemuEAPlacedBAR;
+struct _qemuEAPlacedBAR {
+    const qemuEADevice *dev;
+    const qemuEABAR *bar;
+};
+
+
+static int
+qemuEAPlacedBARCompare(const void *a,
+                       const void *b,
+                       void *opaque G_GNUC_UNUSED)
+{
+    const qemuEAPlacedBAR *pa = a;
+    const qemuEAPlacedBAR *pb = b;
+
+    if (pa->bar->guestStart < pb->bar->guestStart)
+        return -1;
+    if (pa->bar->guestStart > pb->bar->guestStart)
+        return 1;
+    return 0;
+}
+
+
+/* H3 across all BARs: no two overlap in the guest */
+static int
+qemuEACheckOverlaps(const qemuEALayout *layout)
+{
+    g_autoptr(GArray) placed = g_array_new(FALSE, FALSE, sizeof(qemuEAPlacedBAR));
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < layout->ndevices; i++) {
+        for (j = 0; j < layout->devices[i].nbars; j++) {
+            qemuEAPlacedBAR p = { &layout->devices[i], &layout->devices[i].bars[j] };
+
+            g_array_append_val(placed, p);
+        }
+    }
+
+    g_array_sort_with_data(placed, qemuEAPlacedBARCompare, NULL);
+
+    for (i = 1; i < placed->len; i++) {
+        const qemuEAPlacedBAR *prev = &g_array_index(placed, qemuEAPlacedBAR, i - 1);
+        const qemuEAPlacedBAR *cur = &g_array_index(placed, qemuEAPlacedBAR, i);
+        unsigned long long prevEnd = prev->bar->guestStart + (prev->bar->size - 1);
+        g_autofree char *prevAddr = NULL;
+        g_autofree char *curAddr = NULL;
+
+        if (cur->bar->guestStart > prevEnd)
+            continue;
+
+        prevAddr = virPCIDeviceAddressAsString(&prev->dev->hostAddr);
+        curAddr = virPCIDeviceAddressAsString(&cur->dev->hostAddr);
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("BAR %1$u of host device %2$s at 0x%3$llx-0x%4$llx overlaps BAR %5$u of host device %6$s at 0x%7$llx-0x%8$llx in the guest, give one of them another address with <bar>"),
+                       cur->bar->idx, curAddr, cur->bar->guestStart,
+                       cur->bar->guestStart + (cur->bar->size - 1),
+                       prev->bar->idx, prevAddr, prev->bar->guestStart, prevEnd);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* H2: the other endpoints of a fixedBar device's IOMMU group that are
+ * assigned to the domain have <fixedBar> too and sit below the same
+ * pcie-expander-bus */
+static int
+qemuEACheckIOMMUGroup(const virDomainDef *def,
+                      const virDomainHostdevDef *hostdev)
+{
+    virPCIDeviceAddress *addr = (virPCIDeviceAddress *)&hostdev->source.subsys.u.pci.addr;
+    g_autofree virPCIDeviceAddress **members = NULL;
+    size_t nmembers = 0;
+    const virDomainControllerDef *pxb = NULL;
+    const virDomainControllerDef *port;
+    g_autofree char *hostAddr = virPCIDeviceAddressAsString(addr);
+    size_t i;
+    size_t j;
+    int ret = -1;
+
+    if ((port = qemuEAGetParent(def, hostdev->info)))
+        pxb = qemuEAGetParent(def, &port->info);
+
+    if (virPCIDeviceAddressGetIOMMUGroupAddresses(addr, &members, &nmembers) < 0)
+        return -1;
+
+    for (i = 0; i < nmembers; i++) {
+        for (j = 0; j < def->nhostdevs; j++) {
+            const virDomainHostdevDef *other = def->hostdevs[j];
+            const virDomainControllerDef *otherPxb = NULL;
+            g_autofree char *otherAddr = NULL;
+
+            if (other == hostdev ||
+                other->mode != VIR_DOMAIN_HOSTDEV_MODE_SUBSYS ||
+                other->source.subsys.type != VIR_DOMAIN_HOSTDEV_SUBSYS_TYPE_PCI ||
+                !virPCIDeviceAddressEqual(&other->source.subsys.u.pci.addr,
+                                          members[i]))
+                continue;
+
+            otherAddr = virPCIDeviceAddressAsString(members[i]);
+
+            if (!other->fixedBar) {
+                virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                               _("host device %1$s with <fixedBar> shares an IOMMU group with host device %2$s, which has no <fixedBar>; give it <fixedBar> too or do not assign it"),
+                               hostAddr, otherAddr);
+                goto cleanup;
+            }
+
+            if ((port = qemuEAGetParent(def, other->info)))
+                otherPxb = qemuEAGetParent(def, &port->info);
+
+            if (otherPxb != pxb) {
+                virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                               _("host devices %1$s and %2$s with <fixedBar> share an IOMMU group but sit below different pcie-expander-buses, place them below the same one"),
+                               hostAddr, otherAddr);
+                goto cleanup;
+            }
+        }
+    }
+
+    ret = 0;
+
+ cleanup:
+    for (i = 0; i < nmembers; i++)
+        g_free(members[i]);
+    return ret;
 }
 
 
 /**
  * qemuEAPrepareDomain:
- * @def: domain definition
+ * @def: domain definition, with addresses assigned
+ * @hostCPU: the host CPU; may be NULL
+ * @layout: filled with the placed BARs
  *
  * Read the BAR layout of every host device with <fixedBar> from the host,
- * apply the <bar> overrides and remember the resulting guest BARs for the
- * command line.  Runs when the domain is started (including
- * domxml-to-native), never at define.
+ * apply the <bar> overrides and check that the result can work: every BAR
+ * has an address (H1), the devices of an IOMMU group are placed together
+ * (H2), and every BAR is aligned, within the guest's reach and clear of
+ * guest RAM, the machine's fixed regions and every other BAR (H3). Runs
+ * when the domain starts, including domxml-to-native, never at define.
  *
  * Returns 0 on success, -1 on error (reported).
  */
 int
-qemuEAPrepareDomain(virDomainDef *def)
+qemuEAPrepareDomain(const virDomainDef *def,
+                    const virCPUDef *hostCPU,
+                    qemuEALayout **layout)
 {
+    g_autoptr(qemuEALayout) ret = g_new0(qemuEALayout, 1);
+    g_autoptr(qemuEAGuestMap) map = NULL;
+    unsigned int hostBits = 0;
     size_t i;
+    size_t j;
+
+    *layout = NULL;
 
     for (i = 0; i < def->nhostdevs; i++) {
-        virDomainHostdevDef *hostdev = def->hostdevs[i];
+        const virDomainHostdevDef *hostdev = def->hostdevs[i];
+        qemuEADevice dev = { 0 };
 
         if (!hostdev->fixedBar)
             continue;
 
-        if (qemuEAPrepareHostdev(hostdev) < 0)
+        if (qemuEAPrepareDevice(hostdev, &dev) < 0) {
+            g_free(dev.bars);
+            return -1;
+        }
+
+        VIR_APPEND_ELEMENT(ret->devices, ret->ndevices, dev);
+
+        if (qemuEACheckIOMMUGroup(def, hostdev) < 0)
             return -1;
     }
 
+    if (ret->ndevices == 0)
+        return 0;
+
+    /* The host addresses its own BARs, so it has at least as many bits
+     * as the highest of them needs */
+    if (hostCPU && hostCPU->addr && hostCPU->addr->bits > 0)
+        hostBits = hostCPU->addr->bits;
+    for (i = 0; i < ret->ndevices; i++) {
+        for (j = 0; j < ret->devices[i].nbars; j++) {
+            qemuEABAR hostBAR = ret->devices[i].bars[j];
+
+            if (hostBAR.hostStart == 0)
+                continue;
+            hostBAR.guestStart = hostBAR.hostStart;
+            hostBits = MAX(hostBits, qemuEABARBits(&hostBAR));
+        }
+    }
+
+    map = qemuEAGuestMapNew(def, hostCPU, hostBits);
+
+    for (i = 0; i < ret->ndevices; i++) {
+        g_autofree char *hostAddr = NULL;
+
+        hostAddr = virPCIDeviceAddressAsString(&ret->devices[i].hostAddr);
+        for (j = 0; j < ret->devices[i].nbars; j++) {
+            if (qemuEACheckBAR(map, hostAddr, &ret->devices[i].bars[j]) < 0)
+                return -1;
+        }
+    }
+
+    if (qemuEACheckOverlaps(ret) < 0)
+        return -1;
+
+    *layout = g_steal_pointer(&ret);
     return 0;
+}
+
+
+/**
+ * qemuEALayoutFormat:
+ * @buf: buffer for the status XML of the domain
+ * @layout: placed BARs of the running domain, or NULL
+ *
+ * Record which guest address each BAR got and where it is on the host, so
+ * that a restarted daemon knows what the running guest was given.
+ */
+void
+qemuEALayoutFormat(virBuffer *buf,
+                   const qemuEALayout *layout)
+{
+    g_auto(virBuffer) childBuf = VIR_BUFFER_INIT_CHILD(buf);
+    size_t i;
+    size_t j;
+
+    if (!layout)
+        return;
+
+    for (i = 0; i < layout->ndevices; i++) {
+        const qemuEADevice *dev = &layout->devices[i];
+        g_auto(virBuffer) attrBuf = VIR_BUFFER_INITIALIZER;
+        g_auto(virBuffer) barBuf = VIR_BUFFER_INIT_CHILD(&childBuf);
+        g_autofree char *hostAddr = virPCIDeviceAddressAsString(&dev->hostAddr);
+
+        virBufferAsprintf(&attrBuf, " host='%s'", hostAddr);
+
+        for (j = 0; j < dev->nbars; j++) {
+            const qemuEABAR *bar = &dev->bars[j];
+
+            virBufferAsprintf(&barBuf, "<bar index='%u' guest='0x%llx' size='0x%llx'",
+                              bar->idx, bar->guestStart, bar->size);
+            if (bar->hostStart)
+                virBufferAsprintf(&barBuf, " host='0x%llx'", bar->hostStart);
+            virBufferAsprintf(&barBuf, " prefetchable='%s' mem64='%s'/>\n",
+                              virTristateBoolTypeToString(virTristateBoolFromBool(bar->prefetchable)),
+                              virTristateBoolTypeToString(virTristateBoolFromBool(bar->mem64)));
+        }
+
+        virXMLFormatElement(&childBuf, "device", &attrBuf, &barBuf);
+    }
+
+    virXMLFormatElement(buf, "fixedBarLayout", NULL, &childBuf);
+}
+
+
+/**
+ * qemuEALayoutParse:
+ * @ctxt: XPath context of the status XML of the domain
+ * @layout: filled with the placed BARs, NULL if there are none
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+int
+qemuEALayoutParse(xmlXPathContextPtr ctxt,
+                  qemuEALayout **layout)
+{
+    VIR_XPATH_NODE_AUTORESTORE(ctxt)
+    g_autoptr(qemuEALayout) ret = NULL;
+    g_autofree xmlNodePtr *devNodes = NULL;
+    int ndevNodes;
+    size_t i;
+    size_t j;
+
+    *layout = NULL;
+
+    if ((ndevNodes = virXPathNodeSet("./fixedBarLayout/device", ctxt, &devNodes)) <= 0)
+        return ndevNodes;
+
+    ret = g_new0(qemuEALayout, 1);
+    ret->devices = g_new0(qemuEADevice, ndevNodes);
+
+    for (i = 0; i < ndevNodes; i++) {
+        qemuEADevice *dev = &ret->devices[i];
+        g_autofree xmlNodePtr *barNodes = NULL;
+        g_autofree char *hostAddr = NULL;
+        int nbarNodes;
+
+        ret->ndevices++;
+        ctxt->node = devNodes[i];
+
+        if (!(hostAddr = virXMLPropString(devNodes[i], "host")) ||
+            virPCIDeviceAddressParse(hostAddr, &dev->hostAddr) < 0) {
+            virReportError(VIR_ERR_INTERNAL_ERROR,
+                           _("invalid host address '%1$s' in fixedBarLayout"),
+                           NULLSTR(hostAddr));
+            return -1;
+        }
+
+        if ((nbarNodes = virXPathNodeSet("./bar", ctxt, &barNodes)) < 0)
+            return -1;
+
+        dev->bars = g_new0(qemuEABAR, nbarNodes);
+
+        for (j = 0; j < nbarNodes; j++) {
+            qemuEABAR *bar = &dev->bars[j];
+            virTristateBool prefetchable;
+            virTristateBool mem64;
+
+            if (virXMLPropUInt(barNodes[j], "index", 10, VIR_XML_PROP_REQUIRED,
+                               &bar->idx) < 0 ||
+                virXMLPropULongLong(barNodes[j], "guest", 16, VIR_XML_PROP_REQUIRED,
+                                    &bar->guestStart) < 0 ||
+                virXMLPropULongLong(barNodes[j], "size", 16, VIR_XML_PROP_NONZERO,
+                                    &bar->size) < 0 ||
+                virXMLPropULongLong(barNodes[j], "host", 16, VIR_XML_PROP_NONE,
+                                    &bar->hostStart) < 0 ||
+                virXMLPropTristateBool(barNodes[j], "prefetchable", VIR_XML_PROP_REQUIRED,
+                                       &prefetchable) < 0 ||
+                virXMLPropTristateBool(barNodes[j], "mem64", VIR_XML_PROP_REQUIRED,
+                                       &mem64) < 0)
+                return -1;
+
+            bar->prefetchable = prefetchable == VIR_TRISTATE_BOOL_YES;
+            bar->mem64 = mem64 == VIR_TRISTATE_BOOL_YES;
+            dev->nbars++;
+        }
+    }
+
+    *layout = g_steal_pointer(&ret);
+    return 0;
+}
+
+
+static const qemuEADevice *
+qemuEALayoutFindDevice(const qemuEALayout *layout,
+                       const virPCIDeviceAddress *hostAddr)
+{
+    size_t i;
+
+    if (!layout)
+        return NULL;
+
+    for (i = 0; i < layout->ndevices; i++) {
+        if (virPCIDeviceAddressEqual(&layout->devices[i].hostAddr, hostAddr))
+            return &layout->devices[i];
+    }
+
+    return NULL;
 }
 
 
@@ -1142,7 +1797,8 @@ qemuEABuildPortProps(virJSONValue *props)
 
 /**
  * qemuEABuildHostdevProps:
- * @hostdev: PCI host device with <fixedBar>, prepared by qemuEAPrepareDomain()
+ * @layout: placed BARs of the domain, from qemuEAPrepareDomain()
+ * @hostdev: PCI host device with <fixedBar>
  * @props: its vfio-pci properties
  *
  * Add EA mode, the guest address of every placed BAR and, unless <rom>
@@ -1151,16 +1807,17 @@ qemuEABuildPortProps(virJSONValue *props)
  * Returns 0 on success, -1 on error (reported).
  */
 int
-qemuEABuildHostdevProps(const virDomainHostdevDef *hostdev,
+qemuEABuildHostdevProps(const qemuEALayout *layout,
+                        const virDomainHostdevDef *hostdev,
                         virJSONValue *props)
 {
-    const virDomainHostdevFixedBar *fixedBar = hostdev->fixedBar;
+    const virPCIDeviceAddress *addr = &hostdev->source.subsys.u.pci.addr;
+    const qemuEADevice *dev = qemuEALayoutFindDevice(layout, addr);
     size_t i;
 
-    if (fixedBar->nguestBARs == 0) {
-        g_autofree char *hostAddr = NULL;
+    if (!dev) {
+        g_autofree char *hostAddr = virPCIDeviceAddressAsString(addr);
 
-        hostAddr = virPCIDeviceAddressAsString(&hostdev->source.subsys.u.pci.addr);
         virReportError(VIR_ERR_INTERNAL_ERROR,
                        _("BAR layout of host device %1$s with <fixedBar> was not prepared"),
                        hostAddr);
@@ -1172,12 +1829,12 @@ qemuEABuildHostdevProps(const virDomainHostdevDef *hostdev,
                                         true) < 0)
         return -1;
 
-    for (i = 0; i < fixedBar->nguestBARs; i++) {
-        const virPCIEABAR *bar = &fixedBar->guestBARs[i];
+    for (i = 0; i < dev->nbars; i++) {
+        const qemuEABAR *bar = &dev->bars[i];
 
         if (virJSONValueObjectAppendNumberUlong(props,
                                                 qemuEANames[QEMU_EA_NAME_VFIO_BAR0_ADDR + bar->idx],
-                                                bar->start) < 0)
+                                                bar->guestStart) < 0)
             return -1;
     }
 
@@ -1217,15 +1874,16 @@ qemuEARangeCompare(gconstpointer a,
 /**
  * qemuEABuildMachineProps:
  * @buf: -machine argument being built
- * @def: domain definition, prepared by qemuEAPrepareDomain()
+ * @layout: placed BARs of the domain, from qemuEAPrepareDomain(), or NULL
  *
  * Append the guest physical ranges QEMU has to keep free for the placed
- * BARs: the union of all of them, sorted by address, with adjacent and
- * overlapping ranges merged.  Nothing is appended without <fixedBar>.
+ * BARs (H4): all of them, sorted by address, adjacent ones merged. They
+ * never overlap, qemuEAPrepareDomain() refuses that. Nothing is appended
+ * without <fixedBar>.
  */
 void
 qemuEABuildMachineProps(virBuffer *buf,
-                        const virDomainDef *def)
+                        const qemuEALayout *layout)
 {
     g_autoptr(GArray) ranges = g_array_new(FALSE, FALSE, sizeof(qemuEARange));
     const char *list = qemuEANames[QEMU_EA_NAME_MACHINE_FIXED_MMIO];
@@ -1233,15 +1891,15 @@ qemuEABuildMachineProps(virBuffer *buf,
     size_t i;
     size_t j;
 
-    for (i = 0; i < def->nhostdevs; i++) {
-        const virDomainHostdevFixedBar *fixedBar = def->hostdevs[i]->fixedBar;
+    if (!layout)
+        return;
 
-        if (!fixedBar)
-            continue;
+    for (i = 0; i < layout->ndevices; i++) {
+        const qemuEADevice *dev = &layout->devices[i];
 
-        for (j = 0; j < fixedBar->nguestBARs; j++) {
-            const virPCIEABAR *bar = &fixedBar->guestBARs[j];
-            qemuEARange range = { bar->start, bar->start + (bar->size - 1) };
+        for (j = 0; j < dev->nbars; j++) {
+            const qemuEABAR *bar = &dev->bars[j];
+            qemuEARange range = { bar->guestStart, bar->guestStart + (bar->size - 1) };
 
             g_array_append_val(ranges, range);
         }
@@ -1256,8 +1914,8 @@ qemuEABuildMachineProps(virBuffer *buf,
         qemuEARange *last = &g_array_index(ranges, qemuEARange, nmerged);
         qemuEARange *cur = &g_array_index(ranges, qemuEARange, i);
 
-        if (last->end == ULLONG_MAX || cur->start <= last->end + 1) {
-            last->end = MAX(last->end, cur->end);
+        if (last->end != ULLONG_MAX && cur->start == last->end + 1) {
+            last->end = cur->end;
         } else {
             nmerged++;
             g_array_index(ranges, qemuEARange, nmerged) = *cur;

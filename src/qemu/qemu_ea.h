@@ -12,6 +12,7 @@
 #include "qemu_capabilities.h"
 #include "virbuffer.h"
 #include "virjson.h"
+#include "virxml.h"
 
 /* Every name of the QEMU interface this feature relies on. */
 typedef enum {
@@ -68,16 +69,82 @@ bool
 qemuEAIsEAPort(const virDomainDef *def,
                const virDomainControllerDef *cont);
 
+/* Runtime state, in the private data of a running domain: where the BARs
+ * of every device with <fixedBar> are in the guest */
+typedef struct _qemuEABAR qemuEABAR;
+struct _qemuEABAR {
+    unsigned int idx;               /* BAR number */
+    unsigned long long hostStart;   /* host physical address, 0 if none */
+    unsigned long long guestStart;  /* guest physical address */
+    unsigned long long size;
+    bool prefetchable;
+    bool mem64;
+};
+
+typedef struct _qemuEADevice qemuEADevice;
+struct _qemuEADevice {
+    virPCIDeviceAddress hostAddr;
+    qemuEABAR *bars;                /* memory BARs in index order */
+    size_t nbars;
+};
+
+typedef struct _qemuEALayout qemuEALayout;
+struct _qemuEALayout {
+    qemuEADevice *devices;
+    size_t ndevices;
+};
+
+void
+qemuEALayoutFree(qemuEALayout *layout);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(qemuEALayout, qemuEALayoutFree);
+
+/* Where the guest physical address space has no room for fixed BARs */
+typedef struct _qemuEAGuestRange qemuEAGuestRange;
+struct _qemuEAGuestRange {
+    char *name;                     /* what is there, for error messages */
+    unsigned long long start;
+    unsigned long long end;         /* inclusive */
+};
+
+typedef struct _qemuEAGuestMap qemuEAGuestMap;
+struct _qemuEAGuestMap {
+    qemuEAGuestRange *ranges;
+    size_t nranges;
+    unsigned int physBits;          /* guest physical address width */
+    const char *physBitsOrigin;     /* where the width comes from */
+    const char *physBitsRemedy;     /* how to get a wider one */
+};
+
+void
+qemuEAGuestMapFree(qemuEAGuestMap *map);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(qemuEAGuestMap, qemuEAGuestMapFree);
+
+qemuEAGuestMap *
+qemuEAGuestMapNew(const virDomainDef *def,
+                  const virCPUDef *hostCPU,
+                  unsigned int hostBits);
+
 int
-qemuEAPrepareDomain(virDomainDef *def);
+qemuEAPrepareDomain(const virDomainDef *def,
+                    const virCPUDef *hostCPU,
+                    qemuEALayout **layout);
+
+void
+qemuEALayoutFormat(virBuffer *buf,
+                   const qemuEALayout *layout);
+
+int
+qemuEALayoutParse(xmlXPathContextPtr ctxt,
+                  qemuEALayout **layout);
 
 int
 qemuEABuildPortProps(virJSONValue *props);
 
 int
-qemuEABuildHostdevProps(const virDomainHostdevDef *hostdev,
+qemuEABuildHostdevProps(const qemuEALayout *layout,
+                        const virDomainHostdevDef *hostdev,
                         virJSONValue *props);
 
 void
 qemuEABuildMachineProps(virBuffer *buf,
-                        const virDomainDef *def);
+                        const qemuEALayout *layout);
