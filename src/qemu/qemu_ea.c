@@ -217,17 +217,18 @@ qemuEAIsEAPort(const virDomainDef *def,
 }
 
 
-static bool
-qemuEADeviceHasFixedBar(const virDomainDeviceDef *dev)
+static const virDomainHostdevDef *
+qemuEADeviceGetFixedBarHostdev(const virDomainDeviceDef *dev)
 {
-    if (dev->type == VIR_DOMAIN_DEVICE_HOSTDEV)
-        return !!dev->data.hostdev->fixedBar;
+    if (dev->type == VIR_DOMAIN_DEVICE_HOSTDEV && dev->data.hostdev->fixedBar)
+        return dev->data.hostdev;
 
-    if (dev->type == VIR_DOMAIN_DEVICE_NET)
-        return dev->data.net->type == VIR_DOMAIN_NET_TYPE_HOSTDEV &&
-               dev->data.net->data.hostdev.def.fixedBar;
+    if (dev->type == VIR_DOMAIN_DEVICE_NET &&
+        dev->data.net->type == VIR_DOMAIN_NET_TYPE_HOSTDEV &&
+        dev->data.net->data.hostdev.def.fixedBar)
+        return &dev->data.net->data.hostdev.def;
 
-    return false;
+    return NULL;
 }
 
 
@@ -346,7 +347,7 @@ qemuEAValidateDeviceAddress(const virDomainDeviceDef *dev,
     }
 
     if ((pxb = qemuEAGetPortPxb(def, parent)) &&
-        !qemuEADeviceHasFixedBar(dev)) {
+        !qemuEADeviceGetFixedBarHostdev(dev)) {
         desc = qemuEADeviceDescribe(dev, info);
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
                        _("%1$s is plugged into pcie-root-port with index %2$d of pcie-expander-bus with index %3$d, which holds host devices with <fixedBar>; only host devices with <fixedBar> can be plugged in there, move it to another bus"),
@@ -1482,12 +1483,12 @@ static int
 qemuEACheckIOMMUGroup(const virDomainDef *def,
                       const virDomainHostdevDef *hostdev)
 {
-    virPCIDeviceAddress *addr = (virPCIDeviceAddress *)&hostdev->source.subsys.u.pci.addr;
+    virPCIDeviceAddress addr = hostdev->source.subsys.u.pci.addr;
     g_autofree virPCIDeviceAddress **members = NULL;
     size_t nmembers = 0;
     const virDomainControllerDef *pxb = NULL;
     const virDomainControllerDef *port;
-    g_autofree char *hostAddr = virPCIDeviceAddressAsString(addr);
+    g_autofree char *hostAddr = virPCIDeviceAddressAsString(&addr);
     size_t i;
     size_t j;
     int ret = -1;
@@ -1495,7 +1496,7 @@ qemuEACheckIOMMUGroup(const virDomainDef *def,
     if ((port = qemuEAGetParent(def, hostdev->info)))
         pxb = qemuEAGetParent(def, &port->info);
 
-    if (virPCIDeviceAddressGetIOMMUGroupAddresses(addr, &members, &nmembers) < 0)
+    if (virPCIDeviceAddressGetIOMMUGroupAddresses(&addr, &members, &nmembers) < 0)
         return -1;
 
     for (i = 0; i < nmembers; i++) {
@@ -1764,6 +1765,75 @@ qemuEALayoutFindDevice(const qemuEALayout *layout,
     }
 
     return NULL;
+}
+
+
+/**
+ * qemuEAValidateHotplug:
+ * @dev: device to attach to or detach from a running domain
+ * @attach: true to attach, false to detach
+ *
+ * The BARs of devices with <fixedBar> and the ranges QEMU reserves for
+ * them are fixed when the domain starts, and their root ports have no
+ * hotplug: refuse before anything on the host is touched.
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+int
+qemuEAValidateHotplug(const virDomainDeviceDef *dev,
+                      bool attach)
+{
+    const virDomainHostdevDef *hostdev = qemuEADeviceGetFixedBarHostdev(dev);
+    g_autofree char *hostAddr = NULL;
+
+    if (!hostdev)
+        return 0;
+
+    hostAddr = virPCIDeviceAddressAsString(&hostdev->source.subsys.u.pci.addr);
+
+    if (attach) {
+        virReportError(VIR_ERR_OPERATION_UNSUPPORTED,
+                       _("host device %1$s with <fixedBar> cannot be attached to a running domain, its BARs are placed when the domain starts; attach it with --config and restart the domain"),
+                       hostAddr);
+    } else {
+        virReportError(VIR_ERR_OPERATION_UNSUPPORTED,
+                       _("host device %1$s with <fixedBar> cannot be detached from a running domain; detach it with --config and restart the domain"),
+                       hostAddr);
+    }
+    return -1;
+}
+
+
+/**
+ * qemuEAValidateMigration:
+ * @def: definition of a running domain
+ *
+ * With GPA == HPA the guest depends on the BAR layout of this host: refuse
+ * to migrate it, save it or snapshot its memory, whatever QEMU reports
+ * about migration blockers.
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+int
+qemuEAValidateMigration(const virDomainDef *def)
+{
+    size_t i;
+
+    for (i = 0; i < def->nhostdevs; i++) {
+        const virDomainHostdevDef *hostdev = def->hostdevs[i];
+        g_autofree char *hostAddr = NULL;
+
+        if (!hostdev->fixedBar)
+            continue;
+
+        hostAddr = virPCIDeviceAddressAsString(&hostdev->source.subsys.u.pci.addr);
+        virReportError(VIR_ERR_OPERATION_UNSUPPORTED,
+                       _("cannot migrate, save or snapshot the memory of a domain with host device %1$s with <fixedBar>, the guest depends on the BAR layout of this host"),
+                       hostAddr);
+        return -1;
+    }
+
+    return 0;
 }
 
 

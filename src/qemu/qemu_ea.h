@@ -138,6 +138,13 @@ qemuEALayoutParse(xmlXPathContextPtr ctxt,
                   qemuEALayout **layout);
 
 int
+qemuEAValidateHotplug(const virDomainDeviceDef *dev,
+                      bool attach);
+
+int
+qemuEAValidateMigration(const virDomainDef *def);
+
+int
 qemuEABuildPortProps(virJSONValue *props);
 
 int
