@@ -1287,13 +1287,20 @@ qemuEAPrepareDevice(const virDomainHostdevDef *hostdev,
     const virPCIDeviceAddress *addr = &hostdev->source.subsys.u.pci.addr;
     g_autofree char *hostAddr = virPCIDeviceAddressAsString(addr);
     g_autofree virPCIEABAR *hostBARs = NULL;
+    g_autofree char *sysfsPath = NULL;
     size_t nhostBARs = 0;
+    bool isVF;
     size_t i;
 
     dev->hostAddr = *addr;
 
     if (virPCIEAGetBARs(addr, &hostBARs, &nhostBARs) < 0)
         return -1;
+
+    /* The BAR registers of an SR-IOV virtual function read as zero */
+    if (virPCIDeviceAddressGetSysfsFile(&dev->hostAddr, &sysfsPath) < 0)
+        return -1;
+    isVF = virPCIIsVirtualFunction(sysfsPath) == 1;
 
     for (i = 0; i < fixedBar->nbars; i++) {
         const virPCIEABAR *bar = qemuEAFindBAR(hostBARs, nhostBARs,
@@ -1320,6 +1327,16 @@ qemuEAPrepareDevice(const virDomainHostdevDef *hostdev,
             VIR_DEBUG("I/O BAR %u of host device %s is not available in the guest",
                       hostBAR->idx, hostAddr);
             continue;
+        }
+
+        /* Peers address the BAR by its bus address, the one in the BAR
+         * register; it differs from the CPU address in sysfs behind a host
+         * bridge that translates addresses */
+        if (!isVF && hostBAR->start != 0 && hostBAR->busStart != hostBAR->start) {
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("BAR %1$u of host device %2$s is at 0x%3$llx for the CPU but at bus address 0x%4$llx for PCI peers, the host bridge translates addresses; <fixedBar> cannot give the guest the address peers use, remove it"),
+                           hostBAR->idx, hostAddr, hostBAR->start, hostBAR->busStart);
+            return -1;
         }
 
         bar->idx = hostBAR->idx;
@@ -1495,6 +1512,13 @@ qemuEACheckIOMMUGroup(const virDomainDef *def,
 
     if ((port = qemuEAGetParent(def, hostdev->info)))
         pxb = qemuEAGetParent(def, &port->info);
+
+    if (virPCIDeviceAddressGetIOMMUGroupNum(&addr) == -2) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("host device %1$s with <fixedBar> has no IOMMU group, enable the IOMMU on the host"),
+                       hostAddr);
+        return -1;
+    }
 
     if (virPCIDeviceAddressGetIOMMUGroupAddresses(&addr, &members, &nmembers) < 0)
         return -1;
