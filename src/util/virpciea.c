@@ -50,7 +50,6 @@ VIR_LOG_INIT("util.pciea");
  * longest sysfs 'config' file. */
 #define VIR_PCI_EA_CONFIG_MAX_LEN 4096
 
-#define VIR_PCI_EA_SYSFS_DEVICES "/sys/bus/pci/devices"
 
 
 /**
@@ -373,6 +372,7 @@ virPCIEAParseRootBus(const char *devName,
 
 /**
  * virPCIEAReadSysfsFile:
+ * @addr: host PCI address of the device
  * @devName: name of the device, e.g. "0000:01:00.0"
  * @file: name of a file in the device's sysfs directory
  * @maxlen: maximum number of bytes to read
@@ -383,15 +383,19 @@ virPCIEAParseRootBus(const char *devName,
  * Returns the number of bytes read, -1 on error (reported).
  */
 static int
-virPCIEAReadSysfsFile(const char *devName,
+virPCIEAReadSysfsFile(const virPCIDeviceAddress *addr,
+                      const char *devName,
                       const char *file,
                       int maxlen,
                       char **content)
 {
+    g_autofree char *dir = NULL;
     g_autofree char *path = NULL;
     int len;
 
-    path = g_strdup_printf(VIR_PCI_EA_SYSFS_DEVICES "/%s/%s", devName, file);
+    if (virPCIDeviceAddressGetSysfsFile(addr, &dir) < 0)
+        return -1;
+    path = g_build_filename(dir, file, NULL);
 
     if ((len = virFileReadAllQuiet(path, maxlen, content)) < 0) {
         virReportError(VIR_ERR_SYSTEM_ERROR,
@@ -435,14 +439,14 @@ virPCIEAGetBARs(const virPCIDeviceAddress *addr,
     *bars = NULL;
     *nbars = 0;
 
-    if (virPCIEAReadSysfsFile(devName, "resource",
+    if (virPCIEAReadSysfsFile(addr, devName, "resource",
                               VIR_PCI_EA_RESOURCE_MAX_LEN, &resource) < 0)
         return -1;
 
     if (virPCIEAParseResource(devName, resource, &ret, &nret) < 0)
         return -1;
 
-    if ((configLen = virPCIEAReadSysfsFile(devName, "config",
+    if ((configLen = virPCIEAReadSysfsFile(addr, devName, "config",
                                            VIR_PCI_EA_CONFIG_MAX_LEN,
                                            &config)) < 0)
         return -1;
@@ -478,7 +482,8 @@ virPCIEAGetRootBus(const virPCIDeviceAddress *addr,
     g_autofree char *link = NULL;
     g_autofree char *path = NULL;
 
-    link = g_strdup_printf(VIR_PCI_EA_SYSFS_DEVICES "/%s", devName);
+    if (virPCIDeviceAddressGetSysfsFile(addr, &link) < 0)
+        return -1;
 
     if (!(path = virFileCanonicalizePath(link))) {
         virReportSystemError(errno,
@@ -506,13 +511,16 @@ virPCIEAGetNUMANode(const virPCIDeviceAddress *addr,
                     int *node)
 {
     g_autofree char *devName = virPCIDeviceAddressAsString(addr);
+    g_autofree char *dir = NULL;
     int value;
     int rc;
 
     *node = -1;
 
-    rc = virFileReadValueInt(&value, VIR_PCI_EA_SYSFS_DEVICES "/%s/numa_node",
-                             devName);
+    if (virPCIDeviceAddressGetSysfsFile(addr, &dir) < 0)
+        return -1;
+
+    rc = virFileReadValueInt(&value, "%s/numa_node", dir);
     if (rc == -2)
         return 0;
     if (rc < 0)
