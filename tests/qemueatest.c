@@ -67,6 +67,91 @@ testGuestMap(const void *opaque)
 }
 
 
+struct testDefData {
+    const char *name;           /* qemueadata/NAME.xml */
+    const char *other;          /* for ABI checks: qemueadata/OTHER.xml */
+    const char *arch;
+    const char *error;          /* expected error message, NULL for success */
+    GHashTable *capslatest;
+    GHashTable *capscache;
+};
+
+
+static virDomainDef *
+testParseDef(const struct testDefData *data,
+             const char *name,
+             virDomainXMLOption *xmlopt,
+             unsigned int flags)
+{
+    g_autofree char *xml = g_strdup_printf("%s/qemueadata/%s.xml", abs_srcdir, name);
+
+    if (testQemuInsertRealCaps(driver.qemuCapsCache, data->arch, "latest", "",
+                               data->capslatest, data->capscache,
+                               NULL, NULL) < 0)
+        return NULL;
+
+    return virDomainDefParseFile(xml, xmlopt, NULL,
+                                 VIR_DOMAIN_DEF_PARSE_INACTIVE | flags);
+}
+
+
+static int
+testCheckError(const char *error,
+               bool failed)
+{
+    if (!error) {
+        if (failed)
+            VIR_TEST_VERBOSE("unexpected error: %s", virGetLastErrorMessage());
+        return failed ? -1 : 0;
+    }
+
+    if (!failed) {
+        VIR_TEST_VERBOSE("succeeded, expected '%s'", error);
+        return -1;
+    }
+
+    if (!strstr(virGetLastErrorMessage(), error)) {
+        VIR_TEST_VERBOSE("failed with '%s', expected '%s'",
+                         virGetLastErrorMessage(), error);
+        return -1;
+    }
+
+    virResetLastError();
+    return 0;
+}
+
+
+/* A driver that does not implement <fixedBar> refuses it */
+static int
+testOtherDriver(const void *opaque)
+{
+    const struct testDefData *data = opaque;
+    g_autoptr(virDomainXMLOption) xmlopt = virTestGenericDomainXMLConfInit();
+    g_autoptr(virDomainDef) def = testParseDef(data, data->name, xmlopt, 0);
+
+    return testCheckError(data->error, !def);
+}
+
+
+/* Changing <fixedBar> changes the guest ABI, the order of <bar> does not */
+static int
+testABI(const void *opaque)
+{
+    const struct testDefData *data = opaque;
+    g_autoptr(virDomainDef) src = NULL;
+    g_autoptr(virDomainDef) dst = NULL;
+
+    if (!(src = testParseDef(data, data->name, driver.xmlopt,
+                             VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE)) ||
+        !(dst = testParseDef(data, data->other, driver.xmlopt,
+                             VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE)))
+        return -1;
+
+    return testCheckError(data->error,
+                          !virDomainDefCheckABIStability(src, dst, driver.xmlopt));
+}
+
+
 static int
 mymain(void)
 {
@@ -103,6 +188,32 @@ mymain(void)
     /* the high regions of virt move up with RAM beyond 255 GiB */
     DO_TEST_GUEST_MAP("virt-small", "aarch64", 0);
     DO_TEST_GUEST_MAP("virt-large", "aarch64", 0);
+
+# define DO_TEST_DEF(_func, _name, _other, _error) \
+    do { \
+        struct testDefData data = { \
+            .name = _name, .other = _other, .arch = "x86_64", .error = _error, \
+            .capslatest = capslatest, .capscache = capscache, \
+        }; \
+        g_autofree char *label = g_strdup_printf("%s %s %s", #_func, _name, \
+                                                 NULLSTR_EMPTY(_other)); \
+        if (virTestRun(label, _func, &data) < 0) \
+            ret = -1; \
+    } while (0)
+
+    DO_TEST_DEF(testOtherDriver, "generic-driver", NULL,
+                "<fixedBar> is not supported by this hypervisor driver");
+
+    DO_TEST_DEF(testABI, "abi-src", "abi-src", NULL);
+    DO_TEST_DEF(testABI, "abi-src", "abi-order", NULL);
+    DO_TEST_DEF(testABI, "abi-src", "abi-mode",
+                "Target host device fixedBar mode 'none' does not match source 'hpa'");
+    DO_TEST_DEF(testABI, "abi-src", "abi-count",
+                "Target host device fixedBar BAR count 1 does not match source 2");
+    DO_TEST_DEF(testABI, "abi-src", "abi-index",
+                "Target host device fixedBar has no address for BAR 3, source has 0x300800000000");
+    DO_TEST_DEF(testABI, "abi-src", "abi-address",
+                "Target host device fixedBar BAR 3 at 0x310800000000 does not match source address 0x300800000000");
 
     qemuTestDriverFree(&driver);
     return ret == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
