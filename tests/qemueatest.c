@@ -9,6 +9,7 @@
 #ifdef WITH_QEMU
 
 # include "internal.h"
+# include "qemu/qemu_domain_address.h"
 # include "qemu/qemu_ea.h"
 # include "testutilsqemu.h"
 
@@ -152,6 +153,46 @@ testABI(const void *opaque)
 }
 
 
+/* Reconnecting to a running domain assigns addresses again on its live
+ * definition; a placed domain must come out unchanged */
+static int
+testReassign(const void *opaque)
+{
+    const struct testDefData *data = opaque;
+    g_autofree char *xml = NULL;
+    g_autoptr(virDomainDef) def = NULL;
+    g_autoptr(virQEMUCaps) qemuCaps = NULL;
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+
+    xml = g_strdup_printf("%s/qemuxmlconfdata/%s.%s-latest.xml",
+                          abs_srcdir, data->name, data->arch);
+
+    if (testQemuInsertRealCaps(driver.qemuCapsCache, data->arch, "latest", "",
+                               data->capslatest, data->capscache,
+                               NULL, NULL) < 0)
+        return -1;
+
+    if (!(def = virDomainDefParseFile(xml, driver.xmlopt, NULL,
+                                      VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE)))
+        return -1;
+
+    if (!(qemuCaps = virQEMUCapsCacheLookup(driver.qemuCapsCache, def->emulator)))
+        return -1;
+
+    if (!(before = virDomainDefFormat(def, driver.xmlopt, VIR_DOMAIN_DEF_FORMAT_SECURE)))
+        return -1;
+
+    if (qemuDomainAssignAddresses(def, qemuCaps, &driver, NULL, false) < 0)
+        return -1;
+
+    if (!(after = virDomainDefFormat(def, driver.xmlopt, VIR_DOMAIN_DEF_FORMAT_SECURE)))
+        return -1;
+
+    return virTestCompareToString(before, after);
+}
+
+
 static int
 mymain(void)
 {
@@ -214,6 +255,21 @@ mymain(void)
                 "Target host device fixedBar has no address for BAR 3, source has 0x300800000000");
     DO_TEST_DEF(testABI, "abi-src", "abi-address",
                 "Target host device fixedBar BAR 3 at 0x310800000000 does not match source address 0x300800000000");
+
+# define DO_TEST_REASSIGN(_name, _arch) \
+    do { \
+        struct testDefData data = { \
+            .name = _name, .arch = _arch, \
+            .capslatest = capslatest, .capscache = capscache, \
+        }; \
+        if (virTestRun("reassign addresses " _name, testReassign, &data) < 0) \
+            ret = -1; \
+    } while (0)
+
+    DO_TEST_REASSIGN("hostdev-pci-fixedbar-place-root-complexes", "x86_64");
+    DO_TEST_REASSIGN("hostdev-pci-fixedbar-place-partial", "x86_64");
+    DO_TEST_REASSIGN("hostdev-pci-fixedbar-place-isolation", "x86_64");
+    DO_TEST_REASSIGN("hostdev-pci-fixedbar-place-virt", "aarch64");
 
     qemuTestDriverFree(&driver);
     return ret == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
