@@ -180,7 +180,9 @@ testReassign(const void *opaque)
     if (!(qemuCaps = virQEMUCapsCacheLookup(driver.qemuCapsCache, def->emulator)))
         return -1;
 
-    if (!(before = virDomainDefFormat(def, driver.xmlopt, VIR_DOMAIN_DEF_FORMAT_SECURE)))
+    /* parsing assigned addresses once more already */
+    if (!(before = virDomainDefFormat(def, driver.xmlopt, VIR_DOMAIN_DEF_FORMAT_SECURE)) ||
+        virTestCompareToFile(before, xml) < 0)
         return -1;
 
     if (qemuDomainAssignAddresses(def, qemuCaps, &driver, NULL, false) < 0)
@@ -221,11 +223,18 @@ mymain(void)
     DO_TEST_GUEST_MAP("q35-emulate", "x86_64", 46);
     DO_TEST_GUEST_MAP("q35-passthrough-limit", "x86_64", 46);
     DO_TEST_GUEST_MAP("q35-custom", "x86_64", 46);
-    /* AMD guest CPUs: the HyperTransport hole, and RAM moved to 1 TiB
-     * when it would reach it; QEMU's default CPU model is an AMD one */
+    /* AMD guest CPUs under TCG: the HyperTransport hole, and RAM moved to
+     * 1 TiB when it, hotplug memory and the 64-bit PCI hole would reach it;
+     * QEMU's default CPU model is an AMD one */
     DO_TEST_GUEST_MAP("q35-amd", "x86_64", 46);
     DO_TEST_GUEST_MAP("q35-amd-1t", "x86_64", 46);
+    DO_TEST_GUEST_MAP("q35-amd-hotplug", "x86_64", 46);
+    /* under KVM the guest CPU has the host's vendor unless vendor_id says
+     * otherwise */
+    DO_TEST_GUEST_MAP("q35-kvm-epyc", "x86_64", 46);
+    DO_TEST_GUEST_MAP("q35-kvm-vendor-id", "x86_64", 46);
     DO_TEST_GUEST_MAP("q35-no-cpu", "x86_64", 46);
+    DO_TEST_GUEST_MAP("q35-tcg-no-cpu", "x86_64", 46);
     /* the high regions of virt move up with RAM beyond 255 GiB */
     DO_TEST_GUEST_MAP("virt-small", "aarch64", 0);
     DO_TEST_GUEST_MAP("virt-large", "aarch64", 0);

@@ -9,6 +9,7 @@
 
 #include "qemu_ea.h"
 #include "qemu_domain.h"
+#include "qemu_domain_address.h"
 
 #include "viralloc.h"
 #include "virerror.h"
@@ -411,8 +412,8 @@ qemuEARootBusCompare(const void *a,
                      const void *b,
                      void *opaque G_GNUC_UNUSED)
 {
-    const virDomainControllerDef *ca = *(const virDomainControllerDef **)a;
-    const virDomainControllerDef *cb = *(const virDomainControllerDef **)b;
+    const virDomainControllerDef *ca = *(const virDomainControllerDef * const *)a;
+    const virDomainControllerDef *cb = *(const virDomainControllerDef * const *)b;
     int bnA = ca->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT ? 0 : ca->opts.pciopts.busNr;
     int bnB = cb->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT ? 0 : cb->opts.pciopts.busNr;
 
@@ -676,21 +677,6 @@ qemuEAFindGroupPxb(virDomainDef *def,
 }
 
 
-static int
-qemuEAGetMaxPCIControllerIndex(const virDomainDef *def)
-{
-    int max = 0;
-    size_t i;
-
-    for (i = 0; i < def->ncontrollers; i++) {
-        if (def->controllers[i]->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI)
-            max = MAX(max, def->controllers[i]->idx);
-    }
-
-    return max;
-}
-
-
 /* Add a pcie-root-port with hotplug off at the lowest free slot of @pxb
  * and plug @hostdev into it. */
 static int
@@ -726,7 +712,7 @@ qemuEAAddPort(virDomainDef *def,
     }
 
     port = virDomainDefAddController(def, VIR_DOMAIN_CONTROLLER_TYPE_PCI,
-                                     qemuEAGetMaxPCIControllerIndex(def) + 1,
+                                     qemuDomainGetMaxPCIControllerIndex(def) + 1,
                                      VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT);
     port->opts.pciopts.hotplug = VIR_TRISTATE_SWITCH_OFF;
     port->info.type = VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI;
@@ -769,8 +755,8 @@ qemuEAAssignBusNumbers(virDomainDef *def)
         /* bus number 0 belongs to pcie-root */
         if ((int)needed > top) {
             virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                           _("not enough PCI bus numbers to place host devices with <fixedBar>: pcie-expander-bus with index %1$d needs %2$u, the lowest busNr in use (%3$d) leaves %4$d; raise the busNr values in use or remove pcie-expander-buses"),
-                           cont->idx, needed, top + 1, MAX(top, 0));
+                           _("not enough PCI bus numbers to place host devices with <fixedBar>: pcie-expander-bus with index %1$d needs %2$u, but only %3$d are free below the busNr values in use; raise them or remove pcie-expander-buses"),
+                           cont->idx, needed, MAX(top, 0));
             return -1;
         }
 
@@ -831,7 +817,10 @@ qemuEAAssignPlacement(virDomainDef *def)
         qemuEAGetGroupKey(hostdev, &devices[ndevices].key);
         if (virPCIEAGetNUMANode(&hostdev->source.subsys.u.pci.addr,
                                 &devices[ndevices].numaNode) < 0) {
-            VIR_WARN("Cannot find the host NUMA node of a host device with <fixedBar>: %s",
+            virPCIDeviceAddress *addr = &hostdev->source.subsys.u.pci.addr;
+
+            VIR_WARN("Cannot find the host NUMA node of PCI device %04x:%02x:%02x.%x: %s",
+                     addr->domain, addr->bus, addr->slot, addr->function,
                      virGetLastErrorMessage());
             virResetLastError();
             devices[ndevices].numaNode = -1;
@@ -860,7 +849,7 @@ qemuEAAssignPlacement(virDomainDef *def)
                 }
 
                 pxb = virDomainDefAddController(def, VIR_DOMAIN_CONTROLLER_TYPE_PCI,
-                                                qemuEAGetMaxPCIControllerIndex(def) + 1,
+                                                qemuDomainGetMaxPCIControllerIndex(def) + 1,
                                                 VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS);
                 pxb->opts.pciopts.numaNode = qemuEAGetGuestCell(def, numaNode);
             }
@@ -1052,25 +1041,28 @@ qemuEAGuestMapAdd(qemuEAGuestMap *map,
 #define QEMU_EA_VIRT_PHYS_BITS 48
 
 
-/* Whether the guest CPU is an AMD one: the model's vendor for custom CPUs,
- * the host's for the others; QEMU's default model qemu64 is an AMD CPU */
+/* Whether the guest CPU is an AMD one. Under KVM, QEMU gives every CPU
+ * model the host's vendor unless <model vendor_id> sets one; under TCG the
+ * model's vendor counts, and QEMU's default model qemu64 is an AMD one. */
 static bool
 qemuEAGuestCPUIsAMD(const virDomainDef *def,
                     const virCPUDef *hostCPU)
 {
     const char *vendor = NULL;
 
-    if (!def->cpu ||
-        (def->cpu->mode == VIR_CPU_MODE_CUSTOM &&
-         (!def->cpu->model || STREQ(def->cpu->model, "qemu64"))))
-        return true;
+    if (def->cpu && def->cpu->vendor_id)
+        return STREQ(def->cpu->vendor_id, "AuthenticAMD");
 
-    if (def->cpu->mode == VIR_CPU_MODE_CUSTOM) {
+    if (def->virtType == VIR_DOMAIN_VIRT_KVM ||
+        (def->cpu && def->cpu->mode != VIR_CPU_MODE_CUSTOM)) {
+        vendor = hostCPU ? hostCPU->vendor : NULL;
+    } else if (!def->cpu || !def->cpu->model ||
+               STREQ(def->cpu->model, "qemu64")) {
+        return true;
+    } else {
         vendor = def->cpu->vendor;
         if (!vendor)
             vendor = virCPUGetVendorForModel(def->os.arch, def->cpu->model);
-    } else if (hostCPU) {
-        vendor = hostCPU->vendor;
     }
 
     return STREQ_NULLABLE(vendor, "AMD");
@@ -1114,25 +1106,61 @@ qemuEAGuestPhysBitsX86(const virDomainDef *def,
 }
 
 
-/* The end of RAM, or of the memory hotplug area when there is one, after
- * guest RAM starting at @ramEnd */
+/* The start and size of the memory hotplug area after guest RAM ending at
+ * @ramEnd, see pc_get_device_memory_range() and virt_set_memmap(); the
+ * size is 0 without <maxMemory> */
+static unsigned long long
+qemuEAGuestHotplugArea(const virDomainDef *def,
+                       unsigned long long ramEnd,
+                       unsigned long long *size)
+{
+    unsigned long long memory = virDomainDefGetMemoryInitial(def) * QEMU_EA_KiB;
+    unsigned long long maxMemory = def->mem.max_memory * QEMU_EA_KiB;
+
+    *size = 0;
+    if (maxMemory > memory)
+        *size = maxMemory - memory + def->mem.memory_slots * QEMU_EA_GiB;
+
+    return VIR_ROUND_UP(ramEnd, QEMU_EA_GiB);
+}
+
+
+/* Add the memory hotplug area after guest RAM ending at @ramEnd, if there
+ * is one; returns where it, or RAM, ends */
 static unsigned long long
 qemuEAGuestMapAddHotplug(qemuEAGuestMap *map,
                          const virDomainDef *def,
                          unsigned long long ramEnd)
 {
-    unsigned long long memory = virDomainDefGetMemoryInitial(def) * QEMU_EA_KiB;
-    unsigned long long maxMemory = def->mem.max_memory * QEMU_EA_KiB;
-    unsigned long long start = VIR_ROUND_UP(ramEnd, QEMU_EA_GiB);
     unsigned long long size;
+    unsigned long long start = qemuEAGuestHotplugArea(def, ramEnd, &size);
 
-    if (maxMemory <= memory)
+    if (size == 0)
         return ramEnd;
 
-    size = maxMemory - memory + def->mem.memory_slots * QEMU_EA_GiB;
     qemuEAGuestMapAdd(map, start, size,
                       g_strdup(_("the guest's memory hotplug area")));
     return start + size;
+}
+
+
+/* Size of q35's 64-bit PCI hole: <pcihole64> of pcie-root, else QEMU's
+ * default */
+static unsigned long long
+qemuEAGuestPCIHole64Size(const virDomainDef *def)
+{
+    size_t i;
+
+    for (i = 0; i < def->ncontrollers; i++) {
+        const virDomainControllerDef *cont = def->controllers[i];
+
+        if (cont->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI &&
+            cont->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT &&
+            cont->opts.pciopts.pcihole64)
+            return cont->opts.pciopts.pcihole64size * QEMU_EA_KiB;
+    }
+
+    return QEMU_EA_Q35_PCI_HOLE64_SIZE;
 }
 
 
@@ -1161,13 +1189,19 @@ qemuEAGuestMapFillQ35(qemuEAGuestMap *map,
     /* QEMU moves RAM above 4 GiB to 1 TiB for AMD guest CPUs when RAM,
      * hotplug memory and the 64-bit PCI hole would reach the HT hole */
     if (amd) {
+        unsigned long long usedEnd = highStart + above4g;
+        unsigned long long hotplugSize;
+        unsigned long long hotplugStart = qemuEAGuestHotplugArea(def, usedEnd,
+                                                                 &hotplugSize);
+
         qemuEAGuestMapAdd(map, QEMU_EA_AMD_HT_START,
                           QEMU_EA_AMD_HT_END - QEMU_EA_AMD_HT_START,
                           g_strdup(_("the AMD HyperTransport hole")));
 
-        if (qemuEAGuestMapAddHotplug(&(qemuEAGuestMap) { 0 }, def,
-                                     highStart + above4g) +
-            QEMU_EA_Q35_PCI_HOLE64_SIZE > QEMU_EA_AMD_HT_START)
+        if (hotplugSize > 0)
+            usedEnd = hotplugStart + hotplugSize;
+
+        if (usedEnd + qemuEAGuestPCIHole64Size(def) > QEMU_EA_AMD_HT_START)
             highStart = QEMU_EA_AMD_HT_END;
     }
 
@@ -1513,11 +1547,16 @@ qemuEACheckIOMMUGroup(const virDomainDef *def,
     if ((port = qemuEAGetParent(def, hostdev->info)))
         pxb = qemuEAGetParent(def, &port->info);
 
-    if (virPCIDeviceAddressGetIOMMUGroupNum(&addr) == -2) {
+    switch (virPCIDeviceAddressGetIOMMUGroupNum(&addr)) {
+    case -2:
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
                        _("host device %1$s with <fixedBar> has no IOMMU group, enable the IOMMU on the host"),
                        hostAddr);
         return -1;
+    case -1:
+        return -1;
+    default:
+        break;
     }
 
     if (virPCIDeviceAddressGetIOMMUGroupAddresses(&addr, &members, &nmembers) < 0)
@@ -1568,8 +1607,8 @@ qemuEACheckIOMMUGroup(const virDomainDef *def,
 
 /**
  * qemuEAPrepareDomain:
+ * @driver: QEMU driver
  * @def: domain definition, with addresses assigned
- * @hostCPU: the host CPU; may be NULL
  * @layout: filled with the placed BARs
  *
  * Read the BAR layout of every host device with <fixedBar> from the host,
@@ -1582,12 +1621,13 @@ qemuEACheckIOMMUGroup(const virDomainDef *def,
  * Returns 0 on success, -1 on error (reported).
  */
 int
-qemuEAPrepareDomain(const virDomainDef *def,
-                    const virCPUDef *hostCPU,
+qemuEAPrepareDomain(virQEMUDriver *driver,
+                    const virDomainDef *def,
                     qemuEALayout **layout)
 {
     g_autoptr(qemuEALayout) ret = g_new0(qemuEALayout, 1);
     g_autoptr(qemuEAGuestMap) map = NULL;
+    g_autoptr(virCPUDef) hostCPU = NULL;
     unsigned int hostBits = 0;
     size_t i;
     size_t j;
@@ -1614,6 +1654,10 @@ qemuEAPrepareDomain(const virDomainDef *def,
 
     if (ret->ndevices == 0)
         return 0;
+
+    /* best-effort: without it the vendor of the host CPU is unknown */
+    if (!(hostCPU = virQEMUDriverGetHostCPU(driver)))
+        virResetLastError();
 
     /* The host addresses its own BARs, so it has at least as many bits
      * as the highest of them needs */
@@ -1753,7 +1797,8 @@ qemuEALayoutParse(xmlXPathContextPtr ctxt,
                                &bar->idx) < 0 ||
                 virXMLPropULongLong(barNodes[j], "guest", 16, VIR_XML_PROP_REQUIRED,
                                     &bar->guestStart) < 0 ||
-                virXMLPropULongLong(barNodes[j], "size", 16, VIR_XML_PROP_NONZERO,
+                virXMLPropULongLong(barNodes[j], "size", 16,
+                                    VIR_XML_PROP_REQUIRED | VIR_XML_PROP_NONZERO,
                                     &bar->size) < 0 ||
                 virXMLPropULongLong(barNodes[j], "host", 16, VIR_XML_PROP_NONE,
                                     &bar->hostStart) < 0 ||
@@ -1762,6 +1807,13 @@ qemuEALayoutParse(xmlXPathContextPtr ctxt,
                 virXMLPropTristateBool(barNodes[j], "mem64", VIR_XML_PROP_REQUIRED,
                                        &mem64) < 0)
                 return -1;
+
+            if (bar->idx >= VIR_PCI_EA_NUM_BARS) {
+                virReportError(VIR_ERR_INTERNAL_ERROR,
+                               _("invalid BAR index %1$u in fixedBarLayout"),
+                               bar->idx);
+                return -1;
+            }
 
             bar->prefetchable = prefetchable == VIR_TRISTATE_BOOL_YES;
             bar->mem64 = mem64 == VIR_TRISTATE_BOOL_YES;

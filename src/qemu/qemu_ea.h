@@ -10,6 +10,7 @@
 #include "domain_addr.h"
 #include "domain_conf.h"
 #include "qemu_capabilities.h"
+#include "qemu_conf.h"
 #include "virbuffer.h"
 #include "virjson.h"
 #include "virxml.h"
@@ -125,8 +126,8 @@ qemuEAGuestMapNew(const virDomainDef *def,
                   unsigned int hostBits);
 
 int
-qemuEAPrepareDomain(const virDomainDef *def,
-                    const virCPUDef *hostCPU,
+qemuEAPrepareDomain(virQEMUDriver *driver,
+                    const virDomainDef *def,
                     qemuEALayout **layout);
 
 void

@@ -419,8 +419,8 @@ virPCIEAReadSysfsFile(const virPCIDeviceAddress *addr,
  * the address programmed in each BAR register from its sysfs 'config'
  * file, see virPCIEAParseConfigBARs(). An unprivileged process can read
  * the first 64 bytes of 'config', which hold all BAR registers. The BAR
- * registers of an SR-IOV virtual function are read-only zero, so the
- * busStart of its BARs is 0 whatever their address.
+ * registers of an SR-IOV virtual function are read-only zero, so they are
+ * not read for one and the busStart of its BARs is 0.
  *
  * Returns 0 on success, -1 on error (reported).
  */
@@ -433,6 +433,7 @@ virPCIEAGetBARs(const virPCIDeviceAddress *addr,
     g_autofree char *resource = NULL;
     g_autofree char *config = NULL;
     g_autofree virPCIEABAR *ret = NULL;
+    g_autofree char *dir = NULL;
     size_t nret = 0;
     int configLen;
 
@@ -445,6 +446,16 @@ virPCIEAGetBARs(const virPCIDeviceAddress *addr,
 
     if (virPCIEAParseResource(devName, resource, &ret, &nret) < 0)
         return -1;
+
+    if (virPCIDeviceAddressGetSysfsFile(addr, &dir) < 0)
+        return -1;
+
+    /* the registers would only say that its BARs are 32-bit ones at 0 */
+    if (virPCIIsVirtualFunction(dir) == 1) {
+        *bars = g_steal_pointer(&ret);
+        *nbars = nret;
+        return 0;
+    }
 
     if ((configLen = virPCIEAReadSysfsFile(addr, devName, "config",
                                            VIR_PCI_EA_CONFIG_MAX_LEN,
