@@ -952,8 +952,9 @@ qemuEAValidateHostdev(const virDomainHostdevDef *hostdev,
 
     if (!virQEMUCapsGet(qemuCaps, QEMU_CAPS_VFIO_PCI_EA)) {
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                       _("<fixedBar> on host device %1$s is not supported by this QEMU binary: vfio-pci lacks the '%2$s' property"),
-                       hostAddr, qemuEANames[QEMU_EA_NAME_VFIO_EA]);
+                       _("<fixedBar> on host device %1$s is not supported by this QEMU binary: vfio-pci lacks the '%2$s' or '%3$s' property"),
+                       hostAddr, qemuEANames[QEMU_EA_NAME_VFIO_EA],
+                       qemuEANames[QEMU_EA_NAME_VFIO_BAR0_ADDR]);
         return -1;
     }
 
