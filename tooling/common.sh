@@ -202,5 +202,6 @@ commit_project_changes() {
 # with AddressSanitizer and UndefinedBehaviorSanitizer.  In libvirt 11.3.0
 # the status XML tests (qemustatusxml2xmldata/) are run by
 # qemuxmlactivetest; there is no qemustatusxml2xmltest any more.
+# qemueatest checks the guest address map, the ABI check and re-placement.
 SANITIZER_TESTS=(qemuxmlconftest virpcieatest virschematest qemuhotplugtest
-    domaincapstest qemuxmlactivetest)
+    domaincapstest qemuxmlactivetest qemueatest)
