@@ -17,13 +17,44 @@
 
 static virQEMUDriver driver;
 
-struct testGuestMapData {
-    const char *name;
+struct testDefData {
+    const char *name;           /* qemueadata/NAME.xml */
+    const char *other;          /* for ABI checks: qemueadata/OTHER.xml */
     const char *arch;
     unsigned int hostBits;      /* what the host is known to address */
+    const char *error;          /* expected error message, NULL for success */
     GHashTable *capslatest;
     GHashTable *capscache;
 };
+
+
+/* Parse @path with the capabilities of the latest QEMU for data->arch */
+static virDomainDef *
+testParseFile(const struct testDefData *data,
+              const char *path,
+              virDomainXMLOption *xmlopt,
+              unsigned int flags)
+{
+    if (testQemuInsertRealCaps(driver.qemuCapsCache, data->arch, "latest", "",
+                               data->capslatest, data->capscache,
+                               NULL, NULL) < 0)
+        return NULL;
+
+    return virDomainDefParseFile(path, xmlopt, NULL,
+                                 VIR_DOMAIN_DEF_PARSE_INACTIVE | flags);
+}
+
+
+static virDomainDef *
+testParseDef(const struct testDefData *data,
+             const char *name,
+             virDomainXMLOption *xmlopt,
+             unsigned int flags)
+{
+    g_autofree char *path = g_strdup_printf("%s/qemueadata/%s.xml", abs_srcdir, name);
+
+    return testParseFile(data, path, xmlopt, flags);
+}
 
 
 /* The guest address map of a domain, one range per line, and its address
@@ -31,8 +62,7 @@ struct testGuestMapData {
 static int
 testGuestMap(const void *opaque)
 {
-    const struct testGuestMapData *data = opaque;
-    g_autofree char *xml = NULL;
+    const struct testDefData *data = opaque;
     g_autofree char *expected = NULL;
     g_autofree char *actual = NULL;
     g_autoptr(virDomainDef) def = NULL;
@@ -40,16 +70,9 @@ testGuestMap(const void *opaque)
     g_auto(virBuffer) buf = VIR_BUFFER_INITIALIZER;
     size_t i;
 
-    xml = g_strdup_printf("%s/qemueadata/%s.xml", abs_srcdir, data->name);
     expected = g_strdup_printf("%s/qemueadata/%s.txt", abs_srcdir, data->name);
 
-    if (testQemuInsertRealCaps(driver.qemuCapsCache, data->arch, "latest", "",
-                               data->capslatest, data->capscache,
-                               NULL, NULL) < 0)
-        return -1;
-
-    if (!(def = virDomainDefParseFile(xml, driver.xmlopt, NULL,
-                                      VIR_DOMAIN_DEF_PARSE_INACTIVE)))
+    if (!(def = testParseDef(data, data->name, driver.xmlopt, 0)))
         return -1;
 
     map = qemuEAGuestMapNew(def, driver.hostcpu, data->hostBits);
@@ -65,34 +88,6 @@ testGuestMap(const void *opaque)
     actual = virBufferContentAndReset(&buf);
 
     return virTestCompareToFile(actual, expected);
-}
-
-
-struct testDefData {
-    const char *name;           /* qemueadata/NAME.xml */
-    const char *other;          /* for ABI checks: qemueadata/OTHER.xml */
-    const char *arch;
-    const char *error;          /* expected error message, NULL for success */
-    GHashTable *capslatest;
-    GHashTable *capscache;
-};
-
-
-static virDomainDef *
-testParseDef(const struct testDefData *data,
-             const char *name,
-             virDomainXMLOption *xmlopt,
-             unsigned int flags)
-{
-    g_autofree char *xml = g_strdup_printf("%s/qemueadata/%s.xml", abs_srcdir, name);
-
-    if (testQemuInsertRealCaps(driver.qemuCapsCache, data->arch, "latest", "",
-                               data->capslatest, data->capscache,
-                               NULL, NULL) < 0)
-        return NULL;
-
-    return virDomainDefParseFile(xml, xmlopt, NULL,
-                                 VIR_DOMAIN_DEF_PARSE_INACTIVE | flags);
 }
 
 
@@ -168,13 +163,8 @@ testReassign(const void *opaque)
     xml = g_strdup_printf("%s/qemuxmlconfdata/%s.%s-latest.xml",
                           abs_srcdir, data->name, data->arch);
 
-    if (testQemuInsertRealCaps(driver.qemuCapsCache, data->arch, "latest", "",
-                               data->capslatest, data->capscache,
-                               NULL, NULL) < 0)
-        return -1;
-
-    if (!(def = virDomainDefParseFile(xml, driver.xmlopt, NULL,
-                                      VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE)))
+    if (!(def = testParseFile(data, xml, driver.xmlopt,
+                              VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE)))
         return -1;
 
     if (!(qemuCaps = virQEMUCapsCacheLookup(driver.qemuCapsCache, def->emulator)))
@@ -207,7 +197,7 @@ mymain(void)
 
 # define DO_TEST_GUEST_MAP(_name, _arch, _hostBits) \
     do { \
-        struct testGuestMapData data = { \
+        struct testDefData data = { \
             .name = _name, .arch = _arch, .hostBits = _hostBits, \
             .capslatest = capslatest, .capscache = capscache, \
         }; \
