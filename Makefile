@@ -1,9 +1,15 @@
 # libvirt 11.3.0 with <fixedBar>: see README.md.
 
-.PHONY: check tree export build deps fetch clean
+.PHONY: demo check tree export build deps fetch clean
 
 # FORCE=1 (and only 1) lets tree, export and clean discard work.
 force = $(if $(filter 1,$(FORCE)),--force)
+
+# The main job, from a fresh machine: <fixedBar> end to end through virsh
+# and the real QEMU driver.  HOST=real runs it against this host and its
+# installed QEMU instead of the simulated host (DEVICES=DDDD:BB:SS.F,...).
+demo:
+	@bash tooling/demo.sh $(if $(filter real,$(HOST)),--real)
 
 # Everything, from a fresh machine: dependencies, tarball, tree, build, all tests.
 check:

@@ -205,3 +205,83 @@ commit_project_changes() {
 # qemueatest checks the guest address map, the ABI check and re-placement.
 SANITIZER_TESTS=(qemuxmlconftest virpcieatest virschematest qemuhotplugtest
     domaincapstest qemuxmlactivetest qemueatest)
+
+# The Debian archive to use, as "[apt options] URI" for apt source entries.
+# FIXEDBAR_DEBIAN_ARCHIVE sets it (a local mirror; the tooling tests use a
+# file: archive); by default it is the Debian archive the machine's apt
+# configuration uses for binary packages.
+debian_archive() {
+    if [ -n "${FIXEDBAR_DEBIAN_ARCHIVE:-}" ]; then
+        printf '%s\n' "$FIXEDBAR_DEBIAN_ARCHIVE"
+        return
+    fi
+    local found uri keyring
+    found=$(/usr/bin/python3 - <<'PY'
+import glob, re
+
+def entries():
+    # one-line format
+    for path in ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")):
+        try:
+            lines = open(path).read().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            line = line.split("#", 1)[0].strip()
+            m = re.match(r"deb\s+(\[([^\]]*)\]\s+)?(\S+)\s+(\S+)", line)
+            if not m:
+                continue
+            opts = dict(o.split("=", 1) for o in (m.group(2) or "").split() if "=" in o)
+            yield m.group(3), [m.group(4)], opts.get("signed-by", "")
+    # deb822 format
+    for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
+        try:
+            text = open(path).read()
+        except OSError:
+            continue
+        for para in re.split(r"\n\s*\n", text):
+            fields = {}
+            for line in para.splitlines():
+                if line.startswith("#") or ":" not in line:
+                    continue
+                key, val = line.split(":", 1)
+                fields[key.strip().lower()] = val.strip()
+            if "deb" not in fields.get("types", "").split():
+                continue
+            if fields.get("enabled", "yes").lower() == "no":
+                continue
+            for uri in fields.get("uris", "").split():
+                yield uri, fields.get("suites", "").split(), fields.get("signed-by", "")
+
+# The main Debian archive: an entry carrying a plain release suite
+# (no -security/-updates/-backports suffix) and signed by Debian's keyring.
+for uri, suites, key in entries():
+    if not any(re.fullmatch(r"[a-z]+", s) for s in suites):
+        continue
+    if key and "debian-archive-keyring" not in key:
+        continue
+    print(uri.rstrip("/"), key or "/usr/share/keyrings/debian-archive-keyring.gpg")
+    break
+PY
+)
+    [ -n "$found" ] || die "no Debian archive found in the apt configuration (set FIXEDBAR_DEBIAN_ARCHIVE='[signed-by=KEYRING] URI')${DROP_IN:+; $DROP_IN}"
+    read -r uri keyring <<<"$found"
+    printf '[signed-by=%s] %s\n' "$keyring" "$uri"
+}
+
+# A private apt state in directory $1 (emptied), whose sources.list is
+# read from stdin: the system's apt configuration is left alone.  Sets
+# APT_OPTS to the apt-get/apt-cache options that use it.
+private_apt_state() {
+    local aptdir=$1
+    rm -rf "$aptdir"
+    mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial" "$aptdir/parts"
+    cat >"$aptdir/sources.list"
+    APT_OPTS=(
+        -o "Dir::Etc::SourceList=$aptdir/sources.list"
+        -o "Dir::Etc::SourceParts=$aptdir/parts"
+        -o "Dir::State::Lists=$aptdir/lists"
+        -o "Dir::Cache=$aptdir/cache"
+        -o "APT::Sandbox::User=root"
+    )
+}

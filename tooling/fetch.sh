@@ -25,89 +25,18 @@ if [ -f "$TARBALL" ]; then
     msg "$TARBALL does not have sha256 $LIBVIRT_SHA256 (kept as $LIBVIRT_TARBALL_NAME.bad); downloading it"
 fi
 
-# The archive to use: "[apt options] URI" for its deb-src entries.
-# FIXEDBAR_DEBIAN_ARCHIVE sets it (a local mirror; the tooling tests use a
-# file: archive); by default it is the Debian archive the machine's apt
-# configuration uses for binary packages.
-debian_archive() {
-    if [ -n "${FIXEDBAR_DEBIAN_ARCHIVE:-}" ]; then
-        printf '%s\n' "$FIXEDBAR_DEBIAN_ARCHIVE"
-        return
-    fi
-    local found uri keyring
-    found=$(/usr/bin/python3 - <<'PY'
-import glob, re
-
-def entries():
-    # one-line format
-    for path in ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")):
-        try:
-            lines = open(path).read().splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            line = line.split("#", 1)[0].strip()
-            m = re.match(r"deb\s+(\[([^\]]*)\]\s+)?(\S+)\s+(\S+)", line)
-            if not m:
-                continue
-            opts = dict(o.split("=", 1) for o in (m.group(2) or "").split() if "=" in o)
-            yield m.group(3), [m.group(4)], opts.get("signed-by", "")
-    # deb822 format
-    for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
-        try:
-            text = open(path).read()
-        except OSError:
-            continue
-        for para in re.split(r"\n\s*\n", text):
-            fields = {}
-            for line in para.splitlines():
-                if line.startswith("#") or ":" not in line:
-                    continue
-                key, val = line.split(":", 1)
-                fields[key.strip().lower()] = val.strip()
-            if "deb" not in fields.get("types", "").split():
-                continue
-            if fields.get("enabled", "yes").lower() == "no":
-                continue
-            for uri in fields.get("uris", "").split():
-                yield uri, fields.get("suites", "").split(), fields.get("signed-by", "")
-
-# The main Debian archive: an entry carrying a plain release suite
-# (no -security/-updates/-backports suffix) and signed by Debian's keyring.
-for uri, suites, key in entries():
-    if not any(re.fullmatch(r"[a-z]+", s) for s in suites):
-        continue
-    if key and "debian-archive-keyring" not in key:
-        continue
-    print(uri.rstrip("/"), key or "/usr/share/keyrings/debian-archive-keyring.gpg")
-    break
-PY
-)
-    [ -n "$found" ] || die "no Debian archive found in the apt configuration (set FIXEDBAR_DEBIAN_ARCHIVE='[signed-by=KEYRING] URI'); $DROP_IN"
-    read -r uri keyring <<<"$found"
-    printf '[signed-by=%s] %s\n' "$keyring" "$uri"
-}
-
 archive=$(debian_archive)
 aptdir=$CACHE_DIR/apt
-rm -rf "$aptdir"
-mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial" "$aptdir/parts"
-for suite in $LIBVIRT_DEBIAN_SUITES; do
-    echo "deb-src $archive $suite main"
-done >"$aptdir/sources.list"
-
-apt_opts=(
-    -o "Dir::Etc::SourceList=$aptdir/sources.list"
-    -o "Dir::Etc::SourceParts=$aptdir/parts"
-    -o "Dir::State::Lists=$aptdir/lists"
-    -o "Dir::Cache=$aptdir/cache"
-    -o "APT::Sandbox::User=root"
+private_apt_state "$aptdir" < <(
+    for suite in $LIBVIRT_DEBIAN_SUITES; do
+        echo "deb-src $archive $suite main"
+    done
 )
 
 # apt-get update fails as a whole when any one suite fails; what counts is
 # which suites' source lists arrived.
 msg "updating source package lists ($LIBVIRT_DEBIAN_SUITES)"
-apt-get "${apt_opts[@]}" -q update >"$aptdir/update.log" 2>&1 || true
+apt-get "${APT_OPTS[@]}" -q update >"$aptdir/update.log" 2>&1 || true
 reached=()
 missed=()
 for suite in $LIBVIRT_DEBIAN_SUITES; do
@@ -128,7 +57,7 @@ fi
 # Prefer the pinned Debian version; if the archive no longer carries it, any
 # Debian revision of the same upstream release has the same orig tarball,
 # which the checksum below proves.
-showsrc=$(apt-cache "${apt_opts[@]}" showsrc libvirt 2>/dev/null) || showsrc=
+showsrc=$(apt-cache "${APT_OPTS[@]}" showsrc libvirt 2>/dev/null) || showsrc=
 available=$(sed -n 's/^Version: //p' <<<"$showsrc")
 version=$LIBVIRT_DEBIAN_VERSION
 if ! grep -Fqx "$version" <<<"$available"; then
@@ -141,7 +70,7 @@ fi
 
 mkdir -p "$CACHE_DIR"
 msg "downloading libvirt=$version orig tarball"
-(cd "$CACHE_DIR" && apt-get "${apt_opts[@]}" -q source --tar-only --download-only "libvirt=$version") \
+(cd "$CACHE_DIR" && apt-get "${APT_OPTS[@]}" -q source --tar-only --download-only "libvirt=$version") \
     >"$aptdir/source.log" 2>&1 ||
     { tail -n 10 "$aptdir/source.log" >&2; die "downloading libvirt=$version failed; $DROP_IN"; }
 

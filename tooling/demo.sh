@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# The main job (README: 'make demo'): <fixedBar> end to end through virsh
+# and the real QEMU driver of the built libvirt, embedded in virsh
+# (qemu:///embed, no daemon), with the real QEMU 10.0.
+#
+# Two things are simulated, and the output says so where they are used:
+#   - the host's PCI devices: the fake sysfs of tests/libvirpcimock.so
+#     (its two-root-complex x86 host; a GPU and a NIC behind one PCIe switch
+#     in one IOMMU group), preloaded into virsh;
+#   - the two EA capabilities of the QEMU binary (vfio-pci x-ea with
+#     x-ea-barN-addr, and the machine's x-fixed-mmio), which no released
+#     QEMU has: they are added to libvirt's capability cache of the real
+#     QEMU after libvirt probed it.
+# Everything printed comes from virsh, from the fake sysfs (labelled) or
+# from QEMU.
+#
+# With --real ('make demo HOST=real') nothing is simulated: the same steps
+# run against this host's PCI devices (DEVICES=DDDD:BB:SS.F,...) and the
+# installed QEMU, and the demo says what the host or QEMU lacks.
+source "$(dirname "$0")/common.sh"
+
+real=0
+[ "${1:-}" = "--real" ] && real=1
+
+DEMO=$TOP/tooling/demo
+WORK=$CACHE_DIR/demo
+ROOT=$WORK/root
+URI="qemu:///embed?root=$ROOT"
+VIRSH=$BUILD/tools/virsh
+PCIMOCK=$BUILD/tests/libvirpcimock.so
+QEMU=/usr/bin/qemu-system-x86_64
+
+# Set up: the build 'make check' uses (incremental when it exists), QEMU
+# (only in the simulated mode; --real takes the installed one as it is)
+# and the QEMU user.
+setup() {
+    "$TOP/tooling/deps.sh"
+    "$TOP/tooling/assemble.sh"
+    msg "building (log: $CACHE_DIR/build.log)"
+    "$TOP/tooling/build.sh" >"$CACHE_DIR/build.log" 2>&1 ||
+        { tail -n 40 "$CACHE_DIR/build.log" >&2; die "build failed (log: $CACHE_DIR/build.log)"; }
+    if [ $real -eq 0 ]; then
+        "$TOP/tooling/runtime-deps.sh"
+    else
+        "$TOP/tooling/runtime-deps.sh" --installed-qemu
+    fi
+}
+
+section() {
+    printf '\n======== %s ========\n\n' "$*"
+}
+
+# virsh of the build on the embedded QEMU driver, in a clean environment.
+# In the simulated mode every call gets a fresh fake sysfs (the mock builds
+# it when first used and refuses an existing one); the last one is kept in
+# $WORK/sysfs to show what libvirt read.
+virsh() {
+    local env=(PATH=/usr/bin:/bin LC_ALL=C HOME="$WORK")
+    if [ $real -eq 0 ]; then
+        rm -rf "$WORK/sysfs"
+        mkdir -p "$WORK/sysfs"
+        env+=(LD_PRELOAD="$PCIMOCK" LIBVIRT_FAKE_ROOT_DIR="$WORK/sysfs")
+    fi
+    env -i "${env[@]}" "$VIRSH" -q -c "$URI" "$@"
+}
+
+# The <hostdev> element of the domain capabilities on stdin, as virsh
+# printed it.
+hostdev_caps() {
+    sed -n '/^    <hostdev supported/,/^    <\/hostdev>/p'
+}
+
+show_xml() {
+    sed 's/^/    /' "$1"
+}
+
+# A refused configuration: run the command, show the error, fail if it
+# was accepted.
+refused() {
+    local title=$1 out rc
+    shift
+    printf -- '--- %s\n$ virsh %s\n' "$title" "$*"
+    rc=0
+    out=$(virsh "$@" 2>&1) || rc=$?
+    printf '%s\n' "$out" | sed 's/^/    /'
+    [ $rc -ne 0 ] || die "virsh $* was expected to fail"
+    printf '    (exit status %d)\n\n' "$rc"
+}
+
+simulated_host() {
+    local dev sysfs=$WORK/sysfs/sys/bus/pci/devices
+    echo "[SIMULATED] libvirt read these host facts from the fake sysfs of"
+    echo "tests/libvirpcimock.so ($WORK/sysfs):"
+    for dev in 0000:43:00.0 0000:44:00.0; do
+        echo
+        echo "  $dev -> $(readlink "$sysfs/$dev" | sed 's|^\(\.\./\)*||')"
+        echo "    iommu_group $(basename "$(readlink "$sysfs/$dev/iommu_group")")," \
+            "numa_node $(cat "$sysfs/$dev/numa_node")"
+        echo "    resource (non-empty lines: start end flags):"
+        grep -v '^0x0000000000000000 0x0000000000000000' "$sysfs/$dev/resource" | sed 's/^/      /'
+    done
+}
+
+simulate_ea_caps() {
+    local cache
+    cache=$(ls "$ROOT"/cache/qemu/capabilities/*.xml 2>/dev/null | head -n 1)
+    [ -n "$cache" ] || die "libvirt wrote no capability cache below $ROOT"
+    grep -q "<flag name='vfio-pci'/>" "$cache" || die "$QEMU has no vfio-pci according to libvirt"
+    sed -i "s|<flag name='vfio-pci'/>|&\n  <flag name='vfio-pci.ea'/>\n  <flag name='vfio-pci.ea-bar-addr'/>\n  <flag name='machine.fixed-mmio'/>|" "$cache"
+    echo "[SIMULATED] added vfio-pci.ea, vfio-pci.ea-bar-addr and machine.fixed-mmio"
+    echo "to libvirt's capability cache of the real QEMU:"
+    echo "  $cache"
+}
+
+demo_simulated() {
+    local argv=$WORK/gpu-nic.argv
+
+    section "What is real and what is simulated"
+    echo "libvirt:  $("$VIRSH" --version) built from this repository ($BUILD), QEMU driver"
+    echo "          embedded in virsh: $URI"
+    echo "QEMU:     $("$QEMU" --version | head -n 1)"
+    echo "[SIMULATED] host PCI devices: fake sysfs of tests/libvirpcimock.so"
+    echo "[SIMULATED] QEMU's EA capabilities (vfio-pci x-ea*, machine x-fixed-mmio)"
+
+    section "1. The domain: a GPU and a NIC of one IOMMU group, each with <fixedBar>"
+    show_xml "$DEMO/gpu-nic.xml"
+
+    section "2. virsh domcapabilities: fixedBarMode"
+    echo "\$ virsh domcapabilities --virttype qemu --machine q35   (<hostdev> only)"
+    echo "Probed from the real QEMU, before the simulation:"
+    virsh domcapabilities --virttype qemu --machine q35 | hostdev_caps
+    echo
+    simulate_ea_caps
+    echo
+    echo "After it:"
+    virsh domcapabilities --virttype qemu --machine q35 | hostdev_caps
+
+    section "3. virsh define, then virsh dumpxml: the placement libvirt chose"
+    echo "\$ virsh define gpu-nic.xml"
+    virsh define "$DEMO/gpu-nic.xml"
+    echo
+    simulated_host
+    echo
+    echo "\$ virsh dumpxml gpu-nic"
+    virsh dumpxml gpu-nic | sed 's/^/    /'
+
+    section "4. virsh domxml-to-native qemu-argv --domain gpu-nic"
+    echo "(LD_PRELOAD of libvirpcimock.so in it is the [SIMULATED] host, passed on by libvirt)"
+    echo
+    virsh domxml-to-native qemu-argv --domain gpu-nic >"$argv"
+    sed 's/ -/ \\\n    -/g' "$argv"
+    echo
+    /usr/bin/python3 "$DEMO/show-bars.py" "$argv"
+
+    section "5. Two configurations libvirt refuses, and why"
+    echo "The GPU hand-placed on an ordinary root port of pcie.0:"
+    echo
+    show_xml "$DEMO/refused-root-port.xml"
+    echo
+    refused "refused at define" define "$DEMO/refused-root-port.xml"
+    echo "The NIC of the GPU's IOMMU group assigned without <fixedBar>. libvirt"
+    echo "checks host facts when it prepares the domain to start, which"
+    echo "domxml-to-native does too:"
+    echo
+    show_xml "$DEMO/refused-split-group.xml"
+    echo
+    refused "refused by domxml-to-native (and at start)" domxml-to-native qemu-argv "$DEMO/refused-split-group.xml"
+    echo "Only the demo domain is defined:"
+    echo "\$ virsh list --all --name"
+    virsh list --all --name | sed 's/^/    /'
+
+    section "6. The emitted topology in the real QEMU, under TCG"
+    /usr/bin/python3 "$DEMO/launch-topology.py" "$argv" "$WORK"
+
+    virsh undefine gpu-nic >/dev/null
+}
+
+# Devices of the real host to try (DEVICES=DDDD:BB:SS.F,...).
+demo_real() {
+    local lacking=() groups caps devices dev xml argv=$WORK/real.argv machine arch
+    local vfio_props machine_props d b s f
+
+    arch=$(uname -m)
+    case $arch in
+        x86_64) machine=q35 ;;
+        aarch64) machine=virt; QEMU=/usr/bin/qemu-system-aarch64 ;;
+        *) die "fixedBar supports x86_64 (q35) and aarch64 (virt) hosts, not $arch" ;;
+    esac
+    [ -x "$QEMU" ] || die "no QEMU at $QEMU: install it (fixedBar needs a QEMU with vfio-pci x-ea and x-fixed-mmio)"
+
+    section "What this runs against"
+    echo "libvirt:  $("$VIRSH" --version) built from this repository, QEMU driver embedded: $URI"
+    echo "QEMU:     $("$QEMU" --version | head -n 1)"
+    echo "host:     this machine's PCI devices, no simulation"
+
+
+    section "1. What QEMU offers"
+    caps=$(virsh domcapabilities --emulatorbin "$QEMU" --machine "$machine" --virttype qemu) ||
+        die "virsh domcapabilities failed for $QEMU"
+    printf '%s\n' "$caps" | hostdev_caps
+    if [[ $caps != *"<enum name='fixedBarMode'>"* ]]; then
+        echo
+        echo "libvirt lists no fixedBarMode: $QEMU lacks"
+        # whole outputs first: grep -q in a pipe could make QEMU die of SIGPIPE
+        vfio_props=$("$QEMU" -device vfio-pci,help 2>/dev/null || true)
+        machine_props=$("$QEMU" -machine "$machine,help" 2>/dev/null || true)
+        [[ $vfio_props == *"x-ea="* ]] ||
+            { echo "  - vfio-pci property x-ea"; lacking+=("QEMU: vfio-pci x-ea"); }
+        [[ $vfio_props == *"x-ea-bar0-addr="* ]] ||
+            { echo "  - vfio-pci property x-ea-bar0-addr"; lacking+=("QEMU: vfio-pci x-ea-bar0-addr"); }
+        [[ $machine_props == *"x-fixed-mmio"* ]] ||
+            { echo "  - machine property x-fixed-mmio on $machine"; lacking+=("QEMU: $machine x-fixed-mmio"); }
+        [ ${#lacking[@]} -ne 0 ] || lacking+=("QEMU: libvirt does not report fixedBarMode")
+    fi
+
+    section "2. What the host offers"
+    groups=$(find /sys/kernel/iommu_groups -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+    echo "IOMMU groups: $groups"
+    if [ "$groups" -eq 0 ]; then
+        echo "  this host has no IOMMU groups: enable the IOMMU (intel_iommu=on,"
+        echo "  amd_iommu=on or the SMMU in firmware) so that VFIO can assign devices"
+        lacking+=("host: no IOMMU groups")
+    fi
+    [ -e /dev/vfio/vfio ] || { echo "no /dev/vfio/vfio: load vfio-pci"; lacking+=("host: no /dev/vfio/vfio"); }
+    devices=${DEVICES:-}
+    if [ -z "$devices" ]; then
+        echo "no devices named: give the PCI devices to assign, e.g."
+        echo "  make demo HOST=real DEVICES=0009:01:00.0,0009:02:00.0"
+        lacking+=("DEVICES not given")
+    fi
+    for dev in ${devices//,/ }; do
+        if [ -e "/sys/bus/pci/devices/$dev" ]; then
+            echo "  $dev: $(readlink -f "/sys/bus/pci/devices/$dev"), IOMMU group" \
+                "$(basename "$(readlink "/sys/bus/pci/devices/$dev/iommu_group" 2>/dev/null || echo none)")"
+        else
+            echo "  $dev: no such PCI device on this host"
+            lacking+=("host: no PCI device $dev")
+        fi
+    done
+
+    if [ ${#lacking[@]} -ne 0 ]; then
+        section "Result"
+        echo "fixedBar cannot run here; missing:"
+        printf '  - %s\n' "${lacking[@]}"
+        exit 1
+    fi
+
+    section "3. virsh define, dumpxml and domxml-to-native with the host's devices"
+    xml=$WORK/real.xml
+    {
+        echo "<domain type='$( [ -c /dev/kvm ] && echo kvm || echo qemu)'>"
+        echo "  <name>fixedbar-real</name>"
+        echo "  <memory unit='GiB'>4</memory>"
+        echo "  <vcpu>4</vcpu>"
+        echo "  <os><type arch='$arch' machine='$machine'>hvm</type></os>"
+        echo "  <cpu mode='host-passthrough'><maxphysaddr mode='passthrough'/></cpu>"
+        echo "  <devices>"
+        echo "    <emulator>$QEMU</emulator>"
+        for dev in ${devices//,/ }; do
+            IFS=':.' read -r d b s f <<<"$dev"
+            echo "    <hostdev mode='subsystem' type='pci' managed='yes'>"
+            echo "      <source><address domain='0x$d' bus='0x$b' slot='0x$s' function='0x$f'/></source>"
+            echo "      <fixedBar mode='hpa'/>"
+            echo "    </hostdev>"
+        done
+        echo "  </devices>"
+        echo "</domain>"
+    } >"$xml"
+    show_xml "$xml"
+    virsh define "$xml"
+    virsh dumpxml fixedbar-real | sed 's/^/    /'
+    virsh domxml-to-native qemu-argv --domain fixedbar-real >"$argv" ||
+        { virsh undefine fixedbar-real >/dev/null; exit 1; }
+    sed 's/ -/ \\\n    -/g' "$argv"
+    virsh undefine fixedbar-real >/dev/null
+    echo
+    echo "libvirt accepted the domain and prepared its QEMU command line. The demo"
+    echo "does not start it: starting detaches the devices from their host drivers."
+    echo "To start it, define it in your libvirt (virsh define $xml)."
+}
+
+[ "$(id -u)" -eq 0 ] || die "the embedded QEMU driver runs as root here: run 'make demo' as root"
+setup
+rm -rf "$WORK"
+mkdir -p "$WORK"
+
+if [ $real -eq 0 ]; then
+    demo_simulated
+else
+    demo_real
+fi
