@@ -7,6 +7,8 @@
 #   - libvirt's whole suite on the assembled tree: 'bin' and 'script'
 #     (including the tests this project adds) and 'syntax-check', the
 #     latter with the vendored subprojects/keycodemapdb/ excluded;
+#   - the API-user tests: Python bindings (Nova's calls) and virtinst
+#     (virt-manager) against the built QEMU driver and the real QEMU 10.0;
 #   - the fixedBar-relevant tests again, in a second build with ASan and
 #     UBSan.
 # It ends with one summary line and fails if anything failed.
@@ -20,23 +22,32 @@ passed=0
 failed=0
 skipped=0
 
-# The tooling's own tests, on scratch projects (seconds, no libvirt build);
-# each test counts.  A run that dies before its summary line counts as one
-# more failure.
-run_tooling_tests() {
-    local log=$CACHE_DIR/test-tooling.log ok fail
-    msg "tooling tests"
-    mkdir -p "$CACHE_DIR"
-    "$TOP/tooling/tests/run.sh" >"$log" 2>&1 || true
+# Count a project test run's log: "ok NAME" and "FAIL NAME" lines count,
+# and each of the $3 summary lines (matching $2) that is missing counts as
+# one more failure, since the run died before it.
+count_project_tests() {
+    local label=$1 summary=$2 expected=$3 log=$4 ok fail summaries
     ok=$(grep -c '^ok ' "$log" || true)
     fail=$(grep -c '^FAIL ' "$log" || true)
-    grep -q '^tooling tests: ' "$log" || fail=$((fail + 1))
+    summaries=$(grep -c "$summary" "$log" || true)
+    if [ "$summaries" -lt "$expected" ]; then
+        fail=$((fail + expected - summaries))
+    fi
     passed=$((passed + ok))
     failed=$((failed + fail))
-    msg "tooling: $ok ok, $fail fail (log: $log)"
+    msg "$label: $ok ok, $fail fail (log: $log)"
     if [ "$fail" -ne 0 ]; then
         sed '/^ok /d' "$log" | tail -n 60 >&2
     fi
+}
+
+# The tooling's own tests, on scratch projects (seconds, no libvirt build).
+run_tooling_tests() {
+    local log=$CACHE_DIR/test-tooling.log
+    msg "tooling tests"
+    mkdir -p "$CACHE_DIR"
+    "$TOP/tooling/tests/run.sh" >"$log" 2>&1 || true
+    count_project_tests tooling '^tooling tests: ' 1 "$log"
 }
 
 run_tooling_tests
@@ -88,6 +99,21 @@ run_suites() {
 }
 
 run_suites bin+script "$BUILD" --suite bin --suite script
+
+# The API users (tooling/apitests/): two phases, each with a summary line.
+run_api_tests() {
+    local log=$CACHE_DIR/test-api.log
+    if ! "$TOP/tooling/runtime-deps.sh"; then
+        failed=$((failed + 1))
+        msg "api: cannot install what the API-user tests need (see above)"
+        return
+    fi
+    msg "API-user tests"
+    "$TOP/tooling/apitests/run.sh" >"$log" 2>&1 || true
+    count_project_tests api '^api tests (.*): ' 2 "$log"
+}
+
+run_api_tests
 
 # The tarball ships subprojects/keycodemapdb/ as ordinary files (upstream
 # has a submodule there, which syntax-check never sees), so it is left out

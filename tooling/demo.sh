@@ -18,16 +18,18 @@
 # run against this host's PCI devices (DEVICES=DDDD:BB:SS.F,...) and the
 # installed QEMU, and the demo says what the host or QEMU lacks.
 source "$(dirname "$0")/common.sh"
+source "$TOP/tooling/embedded.sh"
 
 real=0
 [ "${1:-}" = "--real" ] && real=1
 
 DEMO=$TOP/tooling/demo
 WORK=$CACHE_DIR/demo
-ROOT=$WORK/root
-URI="qemu:///embed?root=$ROOT"
+EMBED_ROOT=$WORK/root
+EMBED_SYSFS=$WORK/sysfs
+[ $real -eq 0 ] || EMBED_SYSFS=
+URI=$(embedded_uri)
 VIRSH=$BUILD/tools/virsh
-PCIMOCK=$BUILD/tests/libvirpcimock.so
 QEMU=/usr/bin/qemu-system-x86_64
 
 # Set up: the build 'make check' uses (incremental when it exists), QEMU
@@ -50,18 +52,8 @@ section() {
     printf '\n======== %s ========\n\n' "$*"
 }
 
-# virsh of the build on the embedded QEMU driver, in a clean environment.
-# In the simulated mode every call gets a fresh fake sysfs (the mock builds
-# it when first used and refuses an existing one); the last one is kept in
-# $WORK/sysfs to show what libvirt read.
 virsh() {
-    local env=(PATH=/usr/bin:/bin LC_ALL=C HOME="$WORK")
-    if [ $real -eq 0 ]; then
-        rm -rf "$WORK/sysfs"
-        mkdir -p "$WORK/sysfs"
-        env+=(LD_PRELOAD="$PCIMOCK" LIBVIRT_FAKE_ROOT_DIR="$WORK/sysfs")
-    fi
-    env -i "${env[@]}" "$VIRSH" -q -c "$URI" "$@"
+    embedded_virsh "$@"
 }
 
 # The <hostdev> element of the domain capabilities on stdin, as virsh
@@ -88,9 +80,9 @@ refused() {
 }
 
 simulated_host() {
-    local dev sysfs=$WORK/sysfs/sys/bus/pci/devices
+    local dev sysfs=$EMBED_SYSFS/sys/bus/pci/devices
     echo "[SIMULATED] libvirt read these host facts from the fake sysfs of"
-    echo "tests/libvirpcimock.so ($WORK/sysfs):"
+    echo "tests/libvirpcimock.so ($EMBED_SYSFS):"
     for dev in 0000:43:00.0 0000:44:00.0; do
         echo
         echo "  $dev -> $(readlink "$sysfs/$dev" | sed 's|^\(\.\./\)*||')"
@@ -101,19 +93,8 @@ simulated_host() {
     done
 }
 
-simulate_ea_caps() {
-    local cache
-    cache=$(ls "$ROOT"/cache/qemu/capabilities/*.xml 2>/dev/null | head -n 1)
-    [ -n "$cache" ] || die "libvirt wrote no capability cache below $ROOT"
-    grep -q "<flag name='vfio-pci'/>" "$cache" || die "$QEMU has no vfio-pci according to libvirt"
-    sed -i "s|<flag name='vfio-pci'/>|&\n  <flag name='vfio-pci.ea'/>\n  <flag name='vfio-pci.ea-bar-addr'/>\n  <flag name='machine.fixed-mmio'/>|" "$cache"
-    echo "[SIMULATED] added vfio-pci.ea, vfio-pci.ea-bar-addr and machine.fixed-mmio"
-    echo "to libvirt's capability cache of the real QEMU:"
-    echo "  $cache"
-}
-
 demo_simulated() {
-    local argv=$WORK/gpu-nic.argv
+    local argv=$WORK/gpu-nic.argv cache
 
     section "What is real and what is simulated"
     echo "libvirt:  $("$VIRSH" --version) built from this repository ($BUILD), QEMU driver"
@@ -130,7 +111,10 @@ demo_simulated() {
     echo "Probed from the real QEMU, before the simulation:"
     virsh domcapabilities --virttype qemu --machine q35 | hostdev_caps
     echo
-    simulate_ea_caps
+    cache=$(simulate_ea_caps)
+    echo "[SIMULATED] added vfio-pci.ea, vfio-pci.ea-bar-addr and machine.fixed-mmio"
+    echo "to libvirt's capability cache of the real QEMU:"
+    echo "  $cache"
     echo
     echo "After it:"
     virsh domcapabilities --virttype qemu --machine q35 | hostdev_caps

@@ -6,8 +6,9 @@
 #     private apt state below the cache whose entries are derived from the
 #     machine's Debian archive (the system's apt configuration is left
 #     alone);
-#   - Debian's Python bindings (python3-libvirt), which load the built
-#     library through LD_LIBRARY_PATH;
+#   - Debian's Python bindings (python3-libvirt) and virt-manager's
+#     library (virtinst), which load the built library through
+#     LD_LIBRARY_PATH, for the API-user tests;
 #   - the QEMU user the build was configured with (libvirt-qemu on Debian):
 #     the QEMU driver looks it up when it starts, also in embedded mode.
 # Nothing is installed when everything is already present.  With
@@ -61,14 +62,18 @@ if [ $installed_qemu -eq 0 ]; then
     msg "QEMU $(qemu_version) at $QEMU_BINARY"
 fi
 
-if ! dpkg-query -W -f='${Status}' python3-libvirt 2>/dev/null | grep -q 'install ok installed'; then
-    need_root "installing python3-libvirt"
-    msg "installing python3-libvirt"
+missing=()
+for pkg in python3-libvirt virtinst; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -ne 0 ]; then
+    need_root "installing ${missing[*]}"
+    msg "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q --no-install-recommends python3-libvirt >"$CACHE_DIR/apt-python3-libvirt.log" 2>&1 ||
-        { apt-get update -q >/dev/null 2>&1 &&
-          apt-get install -y -q --no-install-recommends python3-libvirt >"$CACHE_DIR/apt-python3-libvirt.log" 2>&1; } ||
-        { tail -n 20 "$CACHE_DIR/apt-python3-libvirt.log" >&2; die "installing python3-libvirt failed"; }
+    log=$CACHE_DIR/apt-runtime.log
+    mkdir -p "$CACHE_DIR"
+    { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; } >"$log" 2>&1 ||
+        { tail -n 20 "$log" >&2; die "installing ${missing[*]} failed (log: $log)"; }
 fi
 
 # The QEMU user and group the build was configured with (meson picks

@@ -1,0 +1,328 @@
+#!/usr/bin/python3
+# <fixedBar> through libvirt's public API, the way its users reach it:
+# OpenStack Nova (Python bindings: capability probe, defineXML, XMLDesc,
+# undefine) and virt-manager (its virtinst library parses the domain XML,
+# the user edits it, virt-manager defines the result), against the built
+# libvirt's QEMU driver embedded in this process.
+#
+# usage: api_test.py unsimulated|simulated URI
+#   unsimulated: QEMU as libvirt probed it (no EA capabilities);
+#   simulated:   after tooling/apitests/run.sh added the EA capabilities to
+#                libvirt's capability cache.
+# The host's PCI devices are the fake sysfs of tests/libvirpcimock.so (its
+# two-root-complex x86 host: GPU 0000:43:00.0 and NIC 0000:44:00.0 in IOMMU
+# group 40).  Prints "ok NAME" or "FAIL NAME: why" per test and a summary.
+
+import os
+import sys
+import traceback
+import xml.etree.ElementTree as ET
+
+import libvirt
+
+sys.path.insert(0, "/usr/share/virt-manager")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import virtinst  # noqa: E402  (Debian installs it outside sys.path)
+from domainxml import domain_xml, hostdev  # noqa: E402
+
+# The version of the built libvirt (11.3.0), not of Debian's libvirt0.
+BUILT_VERSION = 11003000
+
+GPU_NIC = domain_xml("gpu-nic", hostdev(0x43) + hostdev(0x44))
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+# connections a test opened; closed after the test
+OPENED = []
+
+
+def open_conn(uri):
+    conn = libvirt.open(uri)
+    OPENED.append(conn)
+    return conn
+
+
+def domcaps_fixedbar_modes(conn, machine):
+    caps = ET.fromstring(conn.getDomainCapabilities(None, "x86_64", machine, "qemu", 0))
+    hostdev = caps.find("./devices/hostdev")
+    check(hostdev is not None and hostdev.get("supported") == "yes",
+          "domain capabilities have no supported <hostdev>")
+    enum = hostdev.find("./enum[@name='fixedBarMode']")
+    if enum is None:
+        return None
+    return [v.text for v in enum.findall("value")]
+
+
+def controllers_by_index(dom_xml):
+    return {int(c.get("index")): c
+            for c in dom_xml.findall("./devices/controller[@type='pci']")}
+
+
+def bus_of(elem):
+    return int(elem.find("./address").get("bus"), 16)
+
+
+def defined_names(conn):
+    return sorted(d.name() for d in conn.listAllDomains())
+
+
+def expect_refusal(func, code, message):
+    try:
+        func()
+    except libvirt.libvirtError as e:
+        check(e.get_error_code() == code,
+              f"error code {e.get_error_code()} instead of {code}: {e}")
+        check(message in str(e), f"message {str(e)!r} lacks {message!r}")
+        return
+    raise Failure("accepted, expected a refusal")
+
+
+# ---- tests on QEMU as probed (no EA capabilities) ----
+
+def test_bindings_use_built_libvirt(uri):
+    check(libvirt.getVersion() == BUILT_VERSION,
+          f"libvirt.getVersion() is {libvirt.getVersion()}, not the built {BUILT_VERSION}")
+
+
+def test_probe_without_ea_capabilities(uri):
+    conn = open_conn(uri)
+    check(domcaps_fixedbar_modes(conn, "q35") is None,
+          "fixedBarMode listed although QEMU lacks the EA properties")
+
+
+def test_define_refused_without_ea_capabilities(uri):
+    conn = open_conn(uri)
+    expect_refusal(lambda: conn.defineXML(GPU_NIC),
+                   libvirt.VIR_ERR_CONFIG_UNSUPPORTED,
+                   "<fixedBar> on host device 0000:43:00.0 is not supported by this "
+                   "QEMU binary: vfio-pci lacks the 'x-ea' or 'x-ea-bar0-addr' property")
+    check(defined_names(conn) == [], f"domains left defined: {defined_names(conn)}")
+
+
+# ---- tests with the EA capabilities simulated ----
+
+def test_probe(uri):
+    """Nova-style discovery: the enum under <hostdev>, only where usable."""
+    conn = open_conn(uri)
+    check(domcaps_fixedbar_modes(conn, "q35") == ["hpa"], "q35 does not list fixedBarMode hpa")
+    check(domcaps_fixedbar_modes(conn, "pc") is None, "i440fx lists fixedBarMode")
+
+
+def test_nova_define_xmldesc_undefine(uri):
+    conn = open_conn(uri)
+    dom = conn.defineXML(GPU_NIC)
+    try:
+        check(not dom.isActive(), "domain active after define")
+        xml = ET.fromstring(dom.XMLDesc(0))
+        ctrls = controllers_by_index(xml)
+        pxbs = {i for i, c in ctrls.items() if c.get("model") == "pcie-expander-bus"}
+        check(len(pxbs) == 1, f"{len(pxbs)} pcie-expander-bus controllers, expected 1")
+        pxb = ctrls[pxbs.pop()]
+        check(pxb.find("./target").get("busNr") is not None, "pxb without busNr")
+        for dev in xml.findall("./devices/hostdev"):
+            check(dev.find("./fixedBar").get("mode") == "hpa", "fixedBar lost")
+            port = ctrls[bus_of(dev)]
+            check(port.get("model") == "pcie-root-port", "device not on a root port")
+            check(port.find("./target").get("hotplug") == "off", "port hotplug not off")
+            check(bus_of(port) == int(pxb.get("index")), "root port not on the pxb")
+        check(len({bus_of(d) for d in xml.findall("./devices/hostdev")}) == 2,
+              "devices share a root port")
+    finally:
+        dom.undefine()
+    try:
+        conn.lookupByName("gpu-nic")
+    except libvirt.libvirtError as e:
+        check(e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN, f"lookup: {e}")
+    else:
+        raise Failure("domain still defined after undefine")
+
+
+def test_nova_refused_configuration_not_saved(uri):
+    conn = open_conn(uri)
+    xml = domain_xml("gpu-on-root-port",
+                     hostdev(0x43, address="\n      <address type='pci' domain='0x0000' "
+                             "bus='0x01' slot='0x00' function='0x0'/>") + hostdev(0x44),
+                     extra="\n    <controller type='pci' index='0' model='pcie-root'/>"
+                                 "\n    <controller type='pci' index='1' model='pcie-root-port'/>")
+    expect_refusal(lambda: conn.defineXML(xml), libvirt.VIR_ERR_CONFIG_UNSUPPORTED,
+                   "host device 0000:43:00.0 with <fixedBar> is plugged into pcie-root-port "
+                   "with index 1, which is not plugged into a pcie-expander-bus")
+    check(defined_names(conn) == [], f"domains left defined: {defined_names(conn)}")
+
+
+def test_nova_sriov_interface_hostdev(uri):
+    """Nova's SR-IOV ports are <interface type='hostdev'>."""
+    conn = open_conn(uri)
+    iface = """
+    <interface type='hostdev' managed='yes'>
+      <mac address='52:54:00:6d:90:02'/>
+      <source>
+        <address type='pci' domain='0x0000' bus='0x44' slot='0x00' function='0x0'/>
+      </source>
+      <fixedBar mode='hpa'/>
+    </interface>"""
+    dom = conn.defineXML(domain_xml("gpu-vf", hostdev(0x43) + iface))
+    try:
+        xml = ET.fromstring(dom.XMLDesc(0))
+        nic = xml.find("./devices/interface[@type='hostdev']")
+        check(nic.find("./fixedBar").get("mode") == "hpa", "fixedBar lost on the interface")
+        gpu = xml.find("./devices/hostdev")
+        ctrls = controllers_by_index(xml)
+        nic_port, gpu_port = ctrls[bus_of(nic)], ctrls[bus_of(gpu)]
+        for port in (nic_port, gpu_port):
+            check(port.get("model") == "pcie-root-port", "device not on a root port")
+            check(port.find("./target").get("hotplug") == "off", "port hotplug not off")
+            check(ctrls[bus_of(port)].get("model") == "pcie-expander-bus",
+                  "root port not on a pcie-expander-bus")
+        check(nic_port is not gpu_port, "GPU and NIC share a root port")
+        check(bus_of(nic_port) == bus_of(gpu_port),
+              "GPU and NIC of one root complex are not below the same pxb")
+    finally:
+        dom.undefine()
+
+
+HAND_EDITED = """
+      <fixedBar mode='hpa'>
+        <bar index='3' address='0x200800000000'/>
+      </fixedBar>"""
+
+
+def normalized(elem):
+    """An element as (tag, attributes, children), ignoring indentation."""
+    return (elem.tag, sorted(elem.attrib.items()), [normalized(c) for c in elem])
+
+
+def fixedbar_subtree(xml):
+    if not isinstance(xml, ET.Element):
+        xml = ET.fromstring(xml)
+    return [normalized(fb) for fb in xml.iter("fixedBar")]
+
+
+def test_hand_edited_roundtrip(uri):
+    """define -> dumpxml -> define leaves a hand-edited <fixedBar> unchanged."""
+    conn = open_conn(uri)
+    src = domain_xml("hand-edited", hostdev(0x43, fixedbar=HAND_EDITED) + hostdev(0x44))
+    dom = conn.defineXML(src)
+    try:
+        first = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        check(fixedbar_subtree(first) == fixedbar_subtree(src),
+              "dumpxml changed <fixedBar>: %s" % fixedbar_subtree(first))
+        second = conn.defineXML(first).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        check(second == first, "define of the dumped XML changed it")
+    finally:
+        dom.undefine()
+
+
+def virtinst_conn(uri):
+    conn = virtinst.VirtinstConnection(uri)
+    conn.open(None, None)
+    OPENED.append(conn)
+    return conn
+
+
+def test_virt_manager_xml_editor(uri):
+    """virt-manager's XML editor: the user adds <fixedBar> by hand to a
+    domain whose devices sit on ordinary root ports; virtinst (which has no
+    model of the element) parses the text and virt-manager defines it.
+    libvirt refuses it, saying to remove the <address>, and keeps the domain
+    as it was; after that edit it places the devices."""
+    conn = virtinst_conn(uri)
+    dom = conn.defineXML(domain_xml("vmm", hostdev(0x43, fixedbar="") + hostdev(0x44, fixedbar="")))
+    try:
+        before = dom.XMLDesc(0)
+        edited = before.replace("</source>\n", "</source>" + HAND_EDITED + "\n", 1)
+        edited = edited.replace("</source>\n      <address",
+                                "</source>\n      <fixedBar mode='hpa'/>\n      <address")
+        check(len(fixedbar_subtree(edited)) == 2, "the test's edit did not add two <fixedBar>")
+        guest = virtinst.Guest(conn, parsexml=edited)
+        expect_refusal(lambda: conn.defineXML(guest.get_xml()),
+                       libvirt.VIR_ERR_CONFIG_UNSUPPORTED,
+                       "with <fixedBar> is plugged into pcie-root-port with index 2, which is "
+                       "not plugged into a pcie-expander-bus, remove the device's <address> "
+                       "to let libvirt place it")
+        check(conn.lookupByName("vmm").XMLDesc(0) == before, "refused edit changed the domain")
+
+        # the edit the message asks for: no guest <address> on the hostdevs
+        root = ET.fromstring(guest.get_xml())
+        for dev in root.findall("./devices/hostdev"):
+            dev.remove(dev.find("./address"))
+        guest = virtinst.Guest(conn, parsexml=ET.tostring(root, encoding="unicode"))
+        dom = conn.defineXML(guest.get_xml())
+        got = ET.fromstring(dom.XMLDesc(0))
+        check(fixedbar_subtree(got) == fixedbar_subtree(edited),
+              "virt-manager's define lost or changed <fixedBar>: %s" % fixedbar_subtree(got))
+        ctrls = controllers_by_index(got)
+        for dev in got.findall("./devices/hostdev"):
+            pxb = ctrls[bus_of(ctrls[bus_of(dev)])]
+            check(pxb.get("model") == "pcie-expander-bus", "device not placed below a pxb")
+    finally:
+        dom.undefine()
+
+
+def test_virt_manager_edit_keeps_fixedbar(uri):
+    """Editing a known setting in virt-manager keeps <fixedBar> and its <bar>."""
+    conn = virtinst_conn(uri)
+    src = domain_xml("vmm-edit", hostdev(0x43, fixedbar=HAND_EDITED) + hostdev(0x44))
+    dom = conn.defineXML(src)
+    try:
+        guest = virtinst.Guest(conn, parsexml=dom.XMLDesc(0))
+        guest.description = "edited in virt-manager"
+        guest.currentMemory = guest.memory = 2 * 1024 * 1024
+        dom = conn.defineXML(guest.get_xml())
+        got = ET.fromstring(dom.XMLDesc(0))
+        check(got.findtext("description") == "edited in virt-manager", "edit lost")
+        check(fixedbar_subtree(got) == fixedbar_subtree(src),
+              "<fixedBar> changed by the edit")
+    finally:
+        dom.undefine()
+
+
+PHASES = {
+    "unsimulated": [test_bindings_use_built_libvirt,
+                    test_probe_without_ea_capabilities,
+                    test_define_refused_without_ea_capabilities],
+    "simulated": [test_probe,
+                  test_nova_define_xmldesc_undefine,
+                  test_nova_refused_configuration_not_saved,
+                  test_nova_sriov_interface_hostdev,
+                  test_hand_edited_roundtrip,
+                  test_virt_manager_xml_editor,
+                  test_virt_manager_edit_keeps_fixedbar],
+}
+
+
+def main():
+    phase, uri = sys.argv[1], sys.argv[2]
+    # the embedded driver needs an event loop, as in Nova and virt-manager
+    libvirt.virEventRegisterDefaultImpl()
+    libvirt.registerErrorHandler(lambda ctx, err: None, None)
+    passed = failed = 0
+    for test in PHASES[phase]:
+        try:
+            test(uri)
+        except Failure as e:
+            print(f"FAIL {test.__name__}: {e}")
+            failed += 1
+        except Exception:
+            print(f"FAIL {test.__name__}:")
+            traceback.print_exc(file=sys.stdout)
+            failed += 1
+        else:
+            print(f"ok {test.__name__}")
+            passed += 1
+        while OPENED:
+            OPENED.pop().close()
+    print(f"api tests ({phase}): {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
