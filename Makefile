@@ -1,6 +1,6 @@
 # libvirt 11.3.0 with <fixedBar>: see README.md.
 
-.PHONY: demo check tree export build deps fetch clean
+.PHONY: demo check bench tree export build deps fetch clean
 
 # FORCE=1 (and only 1) lets tree, export and clean discard work.
 force = $(if $(filter 1,$(FORCE)),--force)
@@ -16,6 +16,9 @@ check:
 	@bash tooling/check.sh
 
 # Developer commands (README "Developing").
+bench:
+	@bash tooling/bench.sh
+
 deps:
 	@bash tooling/deps.sh
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what running the built libvirt's QEMU driver needs, for
-# 'make demo' and the API-user tests of 'make check':
+# 'make demo', the API-user tests of 'make check' and 'make bench':
 #   - QEMU 10.0 or newer for x86_64 (qemu-system-x86 with its firmware);
 #     Debian 12 has 7.2, so it comes from bookworm-backports, through a
 #     private apt state below the cache whose entries are derived from the
@@ -8,7 +8,7 @@
 #     alone);
 #   - Debian's Python bindings (python3-libvirt) and virt-manager's
 #     library (virtinst), which load the built library through
-#     LD_LIBRARY_PATH, for the API-user tests;
+#     LD_LIBRARY_PATH, for the API-user tests and the benchmark;
 #   - the QEMU user the build was configured with (libvirt-qemu on Debian):
 #     the QEMU driver looks it up when it starts, also in embedded mode.
 # Nothing is installed when everything is already present.  With
