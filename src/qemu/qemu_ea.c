@@ -50,6 +50,9 @@ G_STATIC_ASSERT(QEMU_EA_NAME_VFIO_BAR5_ADDR - QEMU_EA_NAME_VFIO_BAR0_ADDR ==
  * down from UINT_MAX, see qemu_domain_address.c */
 #define QEMU_EA_ISOLATION_GROUP 0x80000000U
 
+/* Guest PCI bus numbers and PCI controller indexes are 0-255 */
+#define QEMU_EA_MAX_PCI_BUSES 256
+
 
 static virDomainControllerDef *
 qemuEAGetPCIController(const virDomainDef *def,
@@ -73,30 +76,6 @@ qemuEAGetParent(const virDomainDef *def,
         return NULL;
 
     return qemuEAGetPCIController(def, info->addr.pci.bus);
-}
-
-
-/* Whether the device with @info sits anywhere below the PCI controller
- * with index @idx */
-static bool
-qemuEAIsBelow(const virDomainDef *def,
-              const virDomainDeviceInfo *info,
-              int idx)
-{
-    size_t depth;
-
-    /* a malformed definition could make the chain of buses a loop */
-    for (depth = 0; depth <= def->ncontrollers; depth++) {
-        const virDomainControllerDef *parent = qemuEAGetParent(def, info);
-
-        if (!parent)
-            return false;
-        if (parent->idx == idx)
-            return true;
-        info = &parent->info;
-    }
-
-    return false;
 }
 
 
@@ -165,16 +144,55 @@ bool
 qemuEAIsEAPxb(const virDomainDef *def,
               const virDomainControllerDef *cont)
 {
+    g_autoptr(virBitmap) below = NULL;
+    bool grown = true;
     size_t i;
 
     if (cont->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
-        cont->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS)
+        cont->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS ||
+        cont->idx < 0 || cont->idx >= QEMU_EA_MAX_PCI_BUSES)
         return false;
+
+    for (i = 0; i < def->nhostdevs; i++) {
+        if (def->hostdevs[i]->fixedBar)
+            break;
+    }
+    if (i == def->nhostdevs)
+        return false;
+
+    /* The buses below @cont: its own and those of the controllers plugged
+     * into one of them, collected top down.  Each pass over the
+     * controllers adds at least one bus or ends the loop, so a malformed
+     * definition whose buses form a loop cannot make it endless.  This
+     * costs one pass per level instead of one controller lookup per level
+     * and device, which matters as it runs for every device at validation.
+     * Indexes out of range are refused by validation later; they cannot
+     * be below @cont. */
+    below = virBitmapNew(QEMU_EA_MAX_PCI_BUSES);
+    ignore_value(virBitmapSetBit(below, cont->idx));
+    while (grown) {
+        grown = false;
+        for (i = 0; i < def->ncontrollers; i++) {
+            const virDomainControllerDef *child = def->controllers[i];
+
+            if (child->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
+                child->idx < 0 || child->idx >= QEMU_EA_MAX_PCI_BUSES ||
+                child->info.type != VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI ||
+                virBitmapIsBitSet(below, child->idx) ||
+                !virBitmapIsBitSet(below, child->info.addr.pci.bus))
+                continue;
+
+            ignore_value(virBitmapSetBit(below, child->idx));
+            grown = true;
+        }
+    }
 
     for (i = 0; i < def->nhostdevs; i++) {
         const virDomainHostdevDef *hostdev = def->hostdevs[i];
 
-        if (hostdev->fixedBar && qemuEAIsBelow(def, hostdev->info, cont->idx))
+        if (hostdev->fixedBar &&
+            hostdev->info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
+            virBitmapIsBitSet(below, hostdev->info->addr.pci.bus))
             return true;
     }
 
@@ -456,7 +474,7 @@ qemuEAValidateBusNumbers(const virDomainDef *def)
     for (i = 0; i < nroots; i++) {
         const virDomainControllerDef *root = roots[i];
         int busNr = root->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT ? 0 : root->opts.pciopts.busNr;
-        int next = i + 1 < nroots ? roots[i + 1]->opts.pciopts.busNr : 256;
+        int next = i + 1 < nroots ? roots[i + 1]->opts.pciopts.busNr : QEMU_EA_MAX_PCI_BUSES;
         unsigned int needed = qemuEACountBusNumbers(def, root);
 
         if (needed <= next - busNr)
@@ -732,7 +750,7 @@ qemuEAAddPort(virDomainDef *def,
 static int
 qemuEAAssignBusNumbers(virDomainDef *def)
 {
-    int top = 255;
+    int top = QEMU_EA_MAX_PCI_BUSES - 1;
     size_t i;
 
     for (i = 0; i < def->ncontrollers; i++) {
