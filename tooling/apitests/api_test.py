@@ -185,6 +185,11 @@ def test_nova_sriov_interface_hostdev(uri):
         check(nic_port is not gpu_port, "GPU and NIC share a root port")
         check(bus_of(nic_port) == bus_of(gpu_port),
               "GPU and NIC of one root complex are not below the same pxb")
+        # what the interface gets at start, also in domxml-to-native
+        argv = conn.domainXMLToNative("qemu-argv", dom.XMLDesc(0), 0)
+        check('"driver":"vfio-pci","host":"0000:44:00.0"' in argv and
+              '"x-ea-bar0-addr":' in argv.split('"host":"0000:44:00.0"', 1)[1].split("-device", 1)[0],
+              "domxml-to-native lacks the interface's vfio-pci device with its EA BARs")
     finally:
         dom.undefine()
 
