@@ -242,7 +242,7 @@ mymain(void)
     } while (0)
 
     DO_TEST_DEF(testOtherDriver, "generic-driver", NULL,
-                "<fixedBar> is not supported by this hypervisor driver");
+                "<fixedBar> on host device 0000:43:00.0 is not supported by this hypervisor driver, remove it");
 
     DO_TEST_DEF(testABI, "abi-src", "abi-src", NULL);
     DO_TEST_DEF(testABI, "abi-src", "abi-order", NULL);

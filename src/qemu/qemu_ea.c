@@ -79,6 +79,23 @@ qemuEAGetParent(const virDomainDef *def,
 }
 
 
+/**
+ * qemuEAMachineIsSupported:
+ * @machine: machine type
+ * @arch: guest architecture
+ *
+ * Returns true for the machine types that can give devices fixed BARs:
+ * q35 on x86_64 and virt on aarch64.
+ */
+bool
+qemuEAMachineIsSupported(const char *machine,
+                         virArch arch)
+{
+    return (arch == VIR_ARCH_X86_64 && qemuDomainMachineIsQ35(machine, arch)) ||
+           (arch == VIR_ARCH_AARCH64 && qemuDomainMachineIsARMVirt(machine, arch));
+}
+
+
 static bool
 qemuEAIsRootBusModel(int model)
 {
@@ -140,7 +157,7 @@ qemuEACountBusNumbers(const virDomainDef *def,
  * Returns true if @cont is a pcie-expander-bus with at least one device
  * with <fixedBar> below it.
  */
-bool
+static bool
 qemuEAIsEAPxb(const virDomainDef *def,
               const virDomainControllerDef *cont)
 {
@@ -360,7 +377,7 @@ qemuEAValidateDeviceAddress(const virDomainDeviceDef *dev,
 
         desc = qemuEADeviceDescribe(dev, info);
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                       _("%1$s is plugged into pcie-expander-bus with index %2$d, which holds host devices with <fixedBar>; only pcie-root-ports can be plugged into it"),
+                       _("%1$s is plugged into pcie-expander-bus with index %2$d, which holds host devices with <fixedBar>; only pcie-root-ports can be plugged into it, move it to another bus"),
                        desc, parent->idx);
         return -1;
     }
@@ -817,8 +834,7 @@ qemuEAAssignPlacement(virDomainDef *def)
     size_t i;
 
     /* Anywhere else validation refuses <fixedBar> anyway */
-    if (!(def->os.arch == VIR_ARCH_X86_64 && qemuDomainIsQ35(def)) &&
-        !(def->os.arch == VIR_ARCH_AARCH64 && qemuDomainIsARMVirt(def)))
+    if (!qemuEAMachineIsSupported(def->os.machine, def->os.arch))
         return 0;
 
     devices = g_new0(qemuEAPlacedDevice, def->nhostdevs);
@@ -960,8 +976,7 @@ qemuEAValidateHostdev(const virDomainHostdevDef *hostdev,
         return -1;
     }
 
-    if (!(def->os.arch == VIR_ARCH_X86_64 && qemuDomainIsQ35(def)) &&
-        !(def->os.arch == VIR_ARCH_AARCH64 && qemuDomainIsARMVirt(def))) {
+    if (!qemuEAMachineIsSupported(def->os.machine, def->os.arch)) {
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
                        _("<fixedBar> on host device %1$s needs a q35 (x86_64) or virt (aarch64) machine, not '%2$s' (%3$s)"),
                        hostAddr, def->os.machine, virArchToString(def->os.arch));
@@ -1316,11 +1331,13 @@ qemuEAFindBAR(const virPCIEABAR *bars,
 }
 
 
-/* Number of address bits needed to reach the last byte of @bar */
+/* Number of address bits needed to reach the last byte of the @size bytes
+ * at @start */
 static unsigned int
-qemuEABARBits(const qemuEABAR *bar)
+qemuEAAddressBits(unsigned long long start,
+                  unsigned long long size)
 {
-    unsigned long long end = bar->guestStart + (bar->size - 1);
+    unsigned long long end = start + (size - 1);
     unsigned int bits = 0;
 
     while (bits < 64 && (end >> bits) != 0)
@@ -1456,7 +1473,7 @@ qemuEACheckBAR(const qemuEAGuestMap *map,
         return -1;
     }
 
-    if (qemuEABARBits(bar) > map->physBits) {
+    if (qemuEAAddressBits(bar->guestStart, bar->size) > map->physBits) {
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
                        _("BAR %1$u of host device %2$s at 0x%3$llx-0x%4$llx is beyond the guest physical address width of %5$u bits (%6$s), %7$s"),
                        bar->idx, hostAddr, bar->guestStart, end,
@@ -1684,12 +1701,10 @@ qemuEAPrepareDomain(virQEMUDriver *driver,
         hostBits = hostCPU->addr->bits;
     for (i = 0; i < ret->ndevices; i++) {
         for (j = 0; j < ret->devices[i].nbars; j++) {
-            qemuEABAR hostBAR = ret->devices[i].bars[j];
+            const qemuEABAR *bar = &ret->devices[i].bars[j];
 
-            if (hostBAR.hostStart == 0)
-                continue;
-            hostBAR.guestStart = hostBAR.hostStart;
-            hostBits = MAX(hostBits, qemuEABARBits(&hostBAR));
+            if (bar->hostStart != 0)
+                hostBits = MAX(hostBits, qemuEAAddressBits(bar->hostStart, bar->size));
         }
     }
 

@@ -63,8 +63,8 @@ qemuEAIsolatePCIBuses(const virDomainDef *def,
                       virDomainPCIAddressSet *addrs);
 
 bool
-qemuEAIsEAPxb(const virDomainDef *def,
-              const virDomainControllerDef *cont);
+qemuEAMachineIsSupported(const char *machine,
+                         virArch arch);
 
 bool
 qemuEAIsEAPort(const virDomainDef *def,
