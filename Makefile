@@ -1,9 +1,14 @@
-# libvirt 11.3.0 with <fixedBar>: see README.md.
+# libvirt 11.3.0 with <fixedBar>, and the QEMU it needs: see README.md.
 
 .PHONY: demo check bench tree export build deps fetch clean
 
 # FORCE=1 (and only 1) lets tree, export and clean discard work.
 force = $(if $(filter 1,$(FORCE)),--force)
+
+# The upstreams the product patches (tooling/upstreams/NAME.conf); tree,
+# export, build and fetch work on each in turn, or on UPSTREAM=NAME alone.
+upstreams = $(or $(UPSTREAM),$(basename $(notdir $(wildcard tooling/upstreams/*.conf))))
+each = @for u in $(upstreams); do FIXEDBAR_UPSTREAM=$$u bash $(1) || exit 1; done
 
 # The main job, from a fresh machine: <fixedBar> end to end through virsh
 # and the real QEMU driver.  HOST=real runs it against this host and its
@@ -11,7 +16,7 @@ force = $(if $(filter 1,$(FORCE)),--force)
 demo:
 	@bash tooling/demo.sh $(if $(filter real,$(HOST)),--real)
 
-# Everything, from a fresh machine: dependencies, tarball, tree, build, all tests.
+# Everything, from a fresh machine: dependencies, tarballs, trees, builds, all tests.
 check:
 	@bash tooling/check.sh
 
@@ -23,16 +28,16 @@ deps:
 	@bash tooling/deps.sh
 
 fetch:
-	@bash tooling/fetch.sh
+	$(call each,tooling/fetch.sh)
 
 tree:
-	@bash tooling/assemble.sh $(force)
+	$(call each,tooling/assemble.sh $(force))
 
 export:
-	@bash tooling/export.sh $(force)
+	$(call each,tooling/export.sh $(force))
 
 build: tree
-	@bash tooling/build.sh
+	$(call each,tooling/build.sh)
 
 clean:
 	@bash tooling/clean.sh $(force)

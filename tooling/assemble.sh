@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Assemble the patched libvirt tree in tree/ from the pinned tarball and the
+# Assemble the patched tree of an upstream (FIXEDBAR_UPSTREAM, see
+# tooling/upstreams/; libvirt's is tree/) from the pinned tarball and the
 # repository: a pristine import commit (tagged "upstream"), then one commit
-# with every patch from patches/ applied and every new file copied in.
+# with every patch from the upstream's patches/ applied and every new file
+# of its folder copied in.
 #
 # An existing tree is updated in place, writing only the files whose content
 # changes: the build directory survives and the rebuild after a repository
@@ -19,7 +21,7 @@ import_tarball() {
     tmp=$dest.import
     rm -rf "$tmp"
     mkdir -p "$tmp"
-    msg "importing $LIBVIRT_TARBALL_NAME into $dest"
+    msg "importing $UP_TARBALL_NAME into $dest"
     tar -C "$tmp" --strip-components=1 -xJf "$TARBALL"
     (
         cd "$tmp"
@@ -27,8 +29,8 @@ import_tarball() {
         git config core.autocrlf false
         # Everything the tarball has, whatever TREE_EXCLUDES says.
         git add -A --force
-        git commit -q --no-verify -m "Import libvirt $LIBVIRT_VERSION release tarball" \
-            -m "sha256 $LIBVIRT_SHA256 ($LIBVIRT_TARBALL_NAME)"
+        git commit -q --no-verify -m "Import $UP_TITLE release tarball" \
+            -m "sha256 $UP_SHA256 ($UP_TARBALL_NAME)"
         git tag upstream
     )
     mv "$tmp" "$dest"

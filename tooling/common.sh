@@ -6,30 +6,6 @@ set -euo pipefail
 # function whose output is captured would not stop the script.
 shopt -s inherit_errexit
 
-# The pinned upstream release.  The tarball is taken from Debian's libvirt
-# source package; any Debian revision of 11.3.0 ships the same orig tarball,
-# which is why it is verified by checksum rather than by Debian version.
-LIBVIRT_VERSION=11.3.0
-LIBVIRT_DEBIAN_VERSION=11.3.0-3+deb13u3
-LIBVIRT_DEBIAN_SUITES="trixie bookworm-backports"
-LIBVIRT_SHA256=6bcb0c42c4580436fea262ced56f68a6afe20f7390b1bea2116718cc034a0283
-# Test-only: tooling/tests/run.sh builds scratch projects around a tiny fake
-# tarball and announces its checksum here.  Never set it otherwise.
-LIBVIRT_SHA256=${FIXEDBAR_TEST_LIBVIRT_SHA256:-$LIBVIRT_SHA256}
-LIBVIRT_TARBALL_NAME=libvirt_${LIBVIRT_VERSION}.orig.tar.xz
-
-TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CACHE_DIR=${FIXEDBAR_CACHE_DIR:-$TOP/.cache}
-TREE=${FIXEDBAR_TREE:-$TOP/tree}
-BUILD=$TREE/build
-SANITIZER_BUILD=$CACHE_DIR/build-asan
-TARBALL=$CACHE_DIR/$LIBVIRT_TARBALL_NAME
-
-# Files of the repository that are project infrastructure rather than new
-# libvirt files.  Everything else tracked in the repository is copied into
-# the assembled tree at the same path.
-INFRA_PATHS_REGEX='^(\.ci/|\.gitignore$|Makefile$|README\.md$|tooling/|patches/|tree/|\.cache/)'
-
 # Deterministic identity for the commits of the assembled tree, so that the
 # same repository always produces the same commits.
 export GIT_AUTHOR_NAME="libvirt fixedBar tooling"
@@ -60,6 +36,66 @@ die() {
     exit 1
 }
 
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE_DIR=${FIXEDBAR_CACHE_DIR:-$TOP/.cache}
+
+# The pinned upstream releases the product patches: one description each in
+# tooling/upstreams/NAME.conf (source package, versions, checksum, folder,
+# tree, build recipe).  The scripts work on the one FIXEDBAR_UPSTREAM names
+# (the Makefile runs them for each in turn); libvirt when it is unset.
+UPSTREAMS=()
+for conf in "$TOP"/tooling/upstreams/*.conf; do
+    [ -f "$conf" ] || continue
+    conf=${conf##*/}
+    UPSTREAMS+=("${conf%.conf}")
+done
+UPSTREAM=${FIXEDBAR_UPSTREAM:-libvirt}
+[ -f "$TOP/tooling/upstreams/$UPSTREAM.conf" ] ||
+    die "no upstream '$UPSTREAM' (tooling/upstreams/ has: ${UPSTREAMS[*]})"
+# shellcheck source=upstreams/libvirt.conf
+source "$TOP/tooling/upstreams/$UPSTREAM.conf"
+# Test-only: tooling/tests/run.sh builds scratch projects around tiny fake
+# tarballs and announces their checksums as FIXEDBAR_TEST_<NAME>_SHA256.
+# Never set them otherwise.
+test_sha256=FIXEDBAR_TEST_${UP_NAME^^}_SHA256
+UP_SHA256=${!test_sha256:-$UP_SHA256}
+unset conf test_sha256
+
+TREE=${FIXEDBAR_TREE:-$TOP/$UP_TREE}
+BUILD=$TREE/$UP_BUILD_DIR
+SANITIZER_BUILD=$CACHE_DIR/build-asan
+TARBALL=$CACHE_DIR/$UP_TARBALL_NAME
+# Where the upstream's new files and its patches/ live in the repository.
+UP_ROOT=$TOP${UP_DIR:+/$UP_DIR}
+PATCHES=$UP_ROOT/patches
+
+# upstream_var NAME VAR: the value of VAR in upstream NAME's description.
+upstream_var() {
+    (
+        # shellcheck disable=SC1090
+        source "$TOP/tooling/upstreams/$1.conf"
+        printf '%s\n' "${!2}"
+    )
+}
+
+# Paths, relative to UP_ROOT, that are not new upstream files: the
+# project's own files and, at the repository root, every other upstream's
+# folder and tree.  Everything else git knows below UP_ROOT is copied into
+# the assembled tree at the same path.
+if [ -z "$UP_DIR" ]; then
+    others=
+    for other in "${UPSTREAMS[@]}"; do
+        [ "$other" = "$UPSTREAM" ] && continue
+        dir=$(upstream_var "$other" UP_DIR)
+        [ -n "$dir" ] || die "tooling/upstreams/$other.conf: only one upstream can live at the repository root"
+        others+="|$dir/|$(upstream_var "$other" UP_TREE)/"
+    done
+    INFRA_PATHS_REGEX="^(\\.ci/|\\.gitignore\$|Makefile\$|README\\.md\$|tooling/|patches/|$UP_TREE/|\\.cache/$others)"
+    unset dir other others
+else
+    INFRA_PATHS_REGEX='^(patches/|README\.md$)'
+fi
+
 # Patterns of files that libvirt's own .gitignore keeps out of git (the
 # release tarball does not ship it): editor backups, leftovers of patch(1),
 # Python caches.  Without them 'make export' would take such files for new
@@ -67,27 +103,29 @@ die() {
 TREE_EXCLUDES=(/build/ '*.orig' '*.rej' '*~' '\#*\#' '.#*' '*.swp' '*.swo'
     tags .ccls-cache/ '*.pyc' __pycache__/)
 
-# The new libvirt files kept in the repository, one path per line, relative
-# to the repository (and tree) root.  Only files git knows (committed or
-# added) count, as they are in the working copy: notes and other untracked
-# files stay out of the tree.
+# The upstream's new files kept in the repository, one path per line,
+# relative to UP_ROOT (and the tree root).  Only files git knows (committed
+# or added) count, as they are in the working copy: notes and other
+# untracked files stay out of the tree.
 new_files() {
     local files f
-    files=$(git -C "$TOP" -c core.quotePath=false ls-files --cached)
+    [ -d "$UP_ROOT" ] || return 0
+    files=$(git -C "$UP_ROOT" -c core.quotePath=false ls-files --cached -- .)
     while IFS= read -r f; do
         [[ $f =~ $INFRA_PATHS_REGEX ]] && continue
-        if [ -f "$TOP/$f" ]; then
+        if [ -f "$UP_ROOT/$f" ]; then
             printf '%s\n' "$f"
         fi
     done <<<"$files"
 }
 
-# The per-file patches git knows, relative to patches/, sorted.
+# The per-file patches git knows, relative to PATCHES, sorted.
 patch_files() {
     local files f
-    files=$(git -C "$TOP" -c core.quotePath=false ls-files --cached -- patches)
+    [ -d "$UP_ROOT" ] || return 0
+    files=$(git -C "$UP_ROOT" -c core.quotePath=false ls-files --cached -- patches)
     while IFS= read -r f; do
-        if [[ $f == patches/*.patch ]] && [ -f "$TOP/$f" ]; then
+        if [[ $f == patches/*.patch ]] && [ -f "$UP_ROOT/$f" ]; then
             printf '%s\n' "${f#patches/}"
         fi
     done <<<"$files"
@@ -109,14 +147,14 @@ expected_tree_id() {
         git read-tree upstream
         while IFS= read -r f; do
             [ -n "$f" ] || continue
-            git apply --cached --whitespace=nowarn "$TOP/patches/$f" ||
-                die "patches/$f does not apply to libvirt $LIBVIRT_VERSION"
+            git apply --cached --whitespace=nowarn "$PATCHES/$f" ||
+                die "${UP_DIR:+$UP_DIR/}patches/$f does not apply to $UP_TITLE"
         done <<<"$patches"
         while IFS= read -r f; do
             [ -n "$f" ] || continue
             mode=100644
-            [ -x "$TOP/$f" ] && mode=100755
-            blob=$(git hash-object -w --path="$f" "$TOP/$f")
+            [ -x "$UP_ROOT/$f" ] && mode=100755
+            blob=$(git hash-object -w --path="$f" "$UP_ROOT/$f")
             git update-index --add --cacheinfo "$mode,$blob,$f"
         done <<<"$news"
         git write-tree
@@ -164,11 +202,11 @@ refuse_unexported_edits() {
     synced=$(synced_tree_id)
     [ "$have" != "$synced" ] || return 0
     if [ "$force" -eq 1 ]; then
-        msg "discarding edits in tree/ that were not exported (FORCE=1)"
+        msg "discarding edits in ${PWD##*/}/ that were not exported (FORCE=1)"
         return 0
     fi
     git status --short | head -n 20 >&2
-    die "tree/ has edits that are not in the repository and $what would lose them: run 'make export' to keep them, or repeat with FORCE=1 to discard them"
+    die "${PWD##*/}/ has edits that are not in the repository and $what would lose them: run 'make export' to keep them, or repeat with FORCE=1 to discard them"
 }
 
 # Run inside the tree: the commit holding tree $1 on top of the pristine

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Install the Debian packages needed to fetch, assemble, build and test the
-# patched libvirt.  Only what the QEMU driver, virsh, the docs and the test
-# suites need; nothing is installed when everything is already present.
+# patched upstreams (tooling/upstreams/): only what their build recipes and
+# test suites need; nothing is installed when everything is already present.
 source "$(dirname "$0")/common.sh"
 
 PACKAGES=(
     # fetching and assembling
     ca-certificates dpkg-dev git xz-utils
-    # build system and compiler (meson picks up ccache by itself)
-    ccache gcc libc6-dev make meson ninja-build perl pkg-config python3
-    # libraries the QEMU driver and virsh build against
-    libglib2.0-dev libgnutls28-dev libjson-c-dev libnl-3-dev
-    libnl-route-3-dev libtirpc-dev libxml2-dev
-    # docs (rst2html5, xsltproc) and schema tools used by the tests
-    libxml2-utils python3-docutils xsltproc
 )
+# What each upstream's build recipe needs (UP_BUILD_DEPS of its description).
+for upstream in "${UPSTREAMS[@]}"; do
+    mapfile -t deps < <(
+        # shellcheck disable=SC1090
+        source "$TOP/tooling/upstreams/$upstream.conf"
+        printf '%s\n' "${UP_BUILD_DEPS[@]}"
+    )
+    PACKAGES+=("${deps[@]}")
+done
+mapfile -t PACKAGES < <(printf '%s\n' "${PACKAGES[@]}" | sort -u)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Write the edits made in tree/ back into the repository: one patch per
-# modified upstream file under patches/<path>.patch, new files copied to
-# <path>.  Patches and new files that no longer correspond to a change are
+# Write the edits made in an assembled tree (FIXEDBAR_UPSTREAM's; libvirt's
+# is tree/) back into the repository: one patch per modified upstream file
+# under the upstream's patches/<path>.patch, new files copied to <path> in
+# its folder.  Patches and new files that no longer correspond to a change are
 # removed, so the repository always mirrors the tree exactly.  Afterwards
 # the tree's project commit is redone to hold the exported state.
 #
@@ -23,16 +24,16 @@ if [ "$repo" != "$synced" ]; then
     git diff --stat "$synced" "$repo" | tail -n 20 >&2
     # Trees exported by older tooling may hold files that are untracked in
     # the repository; they only count once git knows them.
-    others=$(git -C "$TOP" ls-files --others --exclude-standard)
+    others=$([ ! -d "$UP_ROOT" ] || git -C "$UP_ROOT" ls-files --others --exclude-standard -- .)
     untracked=$(grep -Ev "$INFRA_PATHS_REGEX" <<<"$others" || true)
     if [ -n "$untracked" ]; then
         sed -n '1,20s/^/untracked, so not part of the repository: /p' <<<"$untracked" >&2
         msg "'git add' those of the files above that belong to the project"
     fi
     if [ $force -eq 0 ]; then
-        die "the repository changed since tree/ was assembled (files above; a git pull or an edit in the repository) and exporting would revert that: run 'make tree' first; if tree/ has edits, keep them across with 'git -C tree stash -u', 'make tree', 'git -C tree stash pop'; or 'make export FORCE=1' to overwrite the repository with tree/"
+        die "the repository changed since $UP_TREE/ was assembled (files above; a git pull or an edit in the repository) and exporting would revert that: run 'make tree' first; if $UP_TREE/ has edits, keep them across with 'git -C $UP_TREE stash -u', 'make tree', 'git -C $UP_TREE stash pop'; or 'make export FORCE=1' to overwrite the repository with $UP_TREE/"
     fi
-    msg "overwriting the repository's changes above with tree/ (FORCE=1)"
+    msg "overwriting the repository's changes above with $UP_TREE/ (FORCE=1)"
 fi
 
 # One patch in the format 'git apply' takes, whatever the user's or the
@@ -87,11 +88,11 @@ listed() {
     return 1
 }
 
-# Remove the repository file $1 (one git knows, so nothing is lost) and the
-# directories it leaves empty.
+# Remove the repository file at path $1 (one git knows, so nothing is lost)
+# and the directories it leaves empty.
 remove_from_repo() {
-    rm -f "$TOP/$1"
-    rmdir -p --ignore-fail-on-non-empty "$(dirname "$TOP/$1")" 2>/dev/null || true
+    rm -f "$1"
+    rmdir -p --ignore-fail-on-non-empty "$(dirname "$1")" 2>/dev/null || true
 }
 
 # Drop the patches and new files that no longer correspond to a change.
@@ -99,12 +100,12 @@ remove_from_repo() {
 old_patches=$(patch_files)
 while IFS= read -r p; do
     [ -n "$p" ] || continue
-    listed "$p" "${patches[@]}" || remove_from_repo "patches/$p"
+    listed "$p" "${patches[@]}" || remove_from_repo "$PATCHES/$p"
 done <<<"$old_patches"
 old_files=$(new_files)
 while IFS= read -r f; do
     [ -n "$f" ] || continue
-    listed "$f" "${added[@]}" || remove_from_repo "$f"
+    listed "$f" "${added[@]}" || remove_from_repo "$UP_ROOT/$f"
 done <<<"$old_files"
 
 # Write the current ones and let git know the new ones (intent to add), so
@@ -112,14 +113,14 @@ done <<<"$old_files"
 # them even before they are committed.
 written=()
 for p in "${patches[@]}"; do
-    mkdir -p "$(dirname "$TOP/patches/$p")"
-    cp "$newpatches/$p" "$TOP/patches/$p"
-    written+=("patches/$p")
+    mkdir -p "$(dirname "$PATCHES/$p")"
+    cp "$newpatches/$p" "$PATCHES/$p"
+    written+=("$PATCHES/$p")
 done
 for a in "${added[@]}"; do
-    mkdir -p "$(dirname "$TOP/$a")"
-    cp -p "$a" "$TOP/$a"
-    written+=("$a")
+    mkdir -p "$(dirname "$UP_ROOT/$a")"
+    cp -p "$a" "$UP_ROOT/$a"
+    written+=("$UP_ROOT/$a")
 done
 if [ ${#written[@]} -ne 0 ]; then
     git -C "$TOP" add --intent-to-add -- "${written[@]}"
@@ -129,6 +130,6 @@ fi
 commit_project_changes
 have=$(git rev-parse 'HEAD^{tree}')
 repo=$(expected_tree_id "$TREE")
-[ "$repo" = "$have" ] || die "the exported repository does not reproduce tree/"
+[ "$repo" = "$have" ] || die "the exported repository does not reproduce $UP_TREE/"
 
 msg "exported ${#patches[@]} patches and ${#added[@]} new files; review with 'git status' and commit"

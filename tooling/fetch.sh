@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Download the pinned libvirt release tarball from Debian's libvirt source
-# package and verify its checksum.
+# Download the pinned release tarball of an upstream (FIXEDBAR_UPSTREAM,
+# see tooling/upstreams/) from its Debian source package and verify its
+# checksum.
 #
 # The deb-src entry is derived at run time from the machine's own Debian apt
 # configuration (the archive URI it already uses for binary packages) and is
@@ -9,37 +10,37 @@
 source "$(dirname "$0")/common.sh"
 
 verify() {
-    echo "$LIBVIRT_SHA256  $1" | sha256sum --check --status
+    echo "$UP_SHA256  $1" | sha256sum --check --status
 }
 
 # What to do when the download cannot work: the tarball is accepted from
 # anywhere, since its checksum is what counts.
-DROP_IN="to work without the archive, put $LIBVIRT_TARBALL_NAME (from any Debian libvirt $LIBVIRT_VERSION-* source package, e.g. another machine's .cache/) at $TARBALL by hand: it is used if its sha256 is $LIBVIRT_SHA256"
+DROP_IN="to work without the archive, put $UP_TARBALL_NAME (from any Debian $UP_SOURCE_PACKAGE $UP_UPSTREAM_VERSION-* source package, e.g. another machine's .cache/) at $TARBALL by hand: it is used if its sha256 is $UP_SHA256"
 
 if [ -f "$TARBALL" ]; then
     if verify "$TARBALL"; then
-        msg "$LIBVIRT_TARBALL_NAME present and verified"
+        msg "$UP_TARBALL_NAME present and verified"
         exit 0
     fi
     mv "$TARBALL" "$TARBALL.bad"
-    msg "$TARBALL does not have sha256 $LIBVIRT_SHA256 (kept as $LIBVIRT_TARBALL_NAME.bad); downloading it"
+    msg "$TARBALL does not have sha256 $UP_SHA256 (kept as $UP_TARBALL_NAME.bad); downloading it"
 fi
 
 archive=$(debian_archive)
-aptdir=$CACHE_DIR/apt
+aptdir=$CACHE_DIR/apt-src-$UP_NAME
 private_apt_state "$aptdir" < <(
-    for suite in $LIBVIRT_DEBIAN_SUITES; do
+    for suite in $UP_DEBIAN_SUITES; do
         echo "deb-src $archive $suite main"
     done
 )
 
 # apt-get update fails as a whole when any one suite fails; what counts is
 # which suites' source lists arrived.
-msg "updating source package lists ($LIBVIRT_DEBIAN_SUITES)"
+msg "updating source package lists ($UP_DEBIAN_SUITES)"
 apt-get "${APT_OPTS[@]}" -q update >"$aptdir/update.log" 2>&1 || true
 reached=()
 missed=()
-for suite in $LIBVIRT_DEBIAN_SUITES; do
+for suite in $UP_DEBIAN_SUITES; do
     if compgen -G "$aptdir/lists/*_dists_${suite}_main_source_Sources*" >/dev/null; then
         reached+=("$suite")
     else
@@ -48,7 +49,7 @@ for suite in $LIBVIRT_DEBIAN_SUITES; do
 done
 if [ ${#reached[@]} -eq 0 ]; then
     grep -E '^(E|W|Err):' "$aptdir/update.log" | head -n 10 >&2 || true
-    die "could not download the source package lists of $LIBVIRT_DEBIAN_SUITES from $archive (offline, or the archive is unreachable); $DROP_IN"
+    die "could not download the source package lists of $UP_DEBIAN_SUITES from $archive (offline, or the archive is unreachable); $DROP_IN"
 fi
 if [ ${#missed[@]} -ne 0 ]; then
     msg "warning: no source package list for ${missed[*]} (log: $aptdir/update.log); using ${reached[*]}"
@@ -57,26 +58,26 @@ fi
 # Prefer the pinned Debian version; if the archive no longer carries it, any
 # Debian revision of the same upstream release has the same orig tarball,
 # which the checksum below proves.
-showsrc=$(apt-cache "${APT_OPTS[@]}" showsrc libvirt 2>/dev/null) || showsrc=
+showsrc=$(apt-cache "${APT_OPTS[@]}" showsrc "$UP_SOURCE_PACKAGE" 2>/dev/null) || showsrc=
 available=$(sed -n 's/^Version: //p' <<<"$showsrc")
-version=$LIBVIRT_DEBIAN_VERSION
+version=$UP_DEBIAN_VERSION
 if ! grep -Fqx "$version" <<<"$available"; then
-    version=$(grep "^${LIBVIRT_VERSION//./\\.}-" <<<"$available" | head -n 1 || true)
+    version=$(awk -v want="$UP_UPSTREAM_VERSION-" 'index($0, want) == 1 { print; exit }' <<<"$available")
     found=${available//$'\n'/ }
     [ -n "$version" ] ||
-        die "no libvirt $LIBVIRT_VERSION source package left in ${reached[*]} (found: ${found:-none}); $DROP_IN"
-    msg "pinned $LIBVIRT_DEBIAN_VERSION unavailable, using $version"
+        die "no $UP_SOURCE_PACKAGE $UP_UPSTREAM_VERSION source package left in ${reached[*]} (found: ${found:-none}); $DROP_IN"
+    msg "pinned $UP_DEBIAN_VERSION unavailable, using $version"
 fi
 
 mkdir -p "$CACHE_DIR"
-msg "downloading libvirt=$version orig tarball"
-(cd "$CACHE_DIR" && apt-get "${APT_OPTS[@]}" -q source --tar-only --download-only "libvirt=$version") \
+msg "downloading $UP_SOURCE_PACKAGE=$version orig tarball"
+(cd "$CACHE_DIR" && apt-get "${APT_OPTS[@]}" -q source --tar-only --download-only "$UP_SOURCE_PACKAGE=$version") \
     >"$aptdir/source.log" 2>&1 ||
-    { tail -n 10 "$aptdir/source.log" >&2; die "downloading libvirt=$version failed; $DROP_IN"; }
+    { tail -n 10 "$aptdir/source.log" >&2; die "downloading $UP_SOURCE_PACKAGE=$version failed; $DROP_IN"; }
 
-[ -f "$TARBALL" ] || die "apt-get source did not produce $LIBVIRT_TARBALL_NAME; $DROP_IN"
+[ -f "$TARBALL" ] || die "apt-get source did not produce $UP_TARBALL_NAME; $DROP_IN"
 if ! verify "$TARBALL"; then
     mv "$TARBALL" "$TARBALL.bad"
-    die "checksum mismatch for the downloaded $LIBVIRT_TARBALL_NAME (kept as $TARBALL.bad); $DROP_IN"
+    die "checksum mismatch for the downloaded $UP_TARBALL_NAME (kept as $TARBALL.bad); $DROP_IN"
 fi
-msg "$LIBVIRT_TARBALL_NAME verified (sha256 $LIBVIRT_SHA256)"
+msg "$UP_TARBALL_NAME verified (sha256 $UP_SHA256)"

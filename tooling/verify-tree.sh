@@ -22,11 +22,11 @@ FIXEDBAR_CACHE_DIR=$CACHE_DIR FIXEDBAR_TREE=$scratch/tree \
 fresh=$(git -C "$scratch/tree" rev-parse 'HEAD^{tree}')
 have=$(worktree_tree_id "$TREE")
 if [ "$fresh" = "$have" ]; then
-    msg "tree/ is reproduced exactly by HEAD $(git -C "$TOP" rev-parse --short HEAD) (tree $fresh)"
+    msg "$UP_TREE/ is reproduced exactly by HEAD $(git -C "$TOP" rev-parse --short HEAD) (tree $fresh)"
     exit 0
 fi
 
-printf 'tree/ differs from a fresh assembly of HEAD (- HEAD, + tree/):\n' >&2
+printf '%s/ differs from a fresh assembly of HEAD (- HEAD, + %s/):\n' "$UP_TREE" "$UP_TREE" >&2
 GIT_ALTERNATE_OBJECT_DIRECTORIES=$scratch/tree/.git/objects \
     git -C "$TREE" diff --stat "$fresh" "$have" >&2
 
@@ -37,9 +37,9 @@ working=$(expected_tree_id "$TREE")
 synced=$(synced_tree_id)
 if [ "$have" = "$working" ]; then
     git -C "$TOP" status --short >&2
-    die "tree/ matches the repository's uncommitted state: commit the changes above (or revert them and run 'make tree')"
+    die "$UP_TREE/ matches the repository's uncommitted state: commit the changes above (or revert them and run 'make tree')"
 elif [ "$have" = "$synced" ]; then
-    die "the repository changed since tree/ was assembled: run 'make tree'"
+    die "the repository changed since $UP_TREE/ was assembled: run 'make tree'"
 else
-    die "tree/ has edits that were not exported: run 'make export' to keep them, or 'make tree FORCE=1' to discard them"
+    die "$UP_TREE/ has edits that were not exported: run 'make export' to keep them, or 'make tree FORCE=1' to discard them"
 fi

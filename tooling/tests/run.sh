@@ -56,6 +56,8 @@ new_project() {
     P=$WORK/project.$RANDOM$RANDOM
     mkdir -p "$P"
     cp -a "$SRC/tooling" "$SRC/Makefile" "$SRC/.gitignore" "$P/"
+    # A libvirt-only project: the other upstreams' tarballs are not here.
+    find "$P/tooling/upstreams" -name '*.conf' ! -name libvirt.conf -delete
     if [ "${1:-}" != no-tarball ]; then
         mkdir -p "$P/.cache"
         cp "$FAKE_TARBALL" "$P/.cache/"
@@ -353,6 +355,68 @@ test_reassembly_keeps_mtimes() {
     grep -qx "changed in the repository" "$P/tree/src/util/new.c"
     after=$(stat -c %y "$P/tree/src/util/a.c")
     [ "$before" = "$after" ] || { echo "a.c rewritten: $before -> $after"; return 1; }
+}
+
+# A second upstream, described like QEMU's (a folder of its own), next to
+# libvirt: make tree assembles both, export writes each one's patches and
+# new files into its own folder, and each tree is verified on its own.
+test_second_upstream() {
+    new_project
+    local d=$WORK/fake2/second-1.0
+    mkdir -p "$d/hw"
+    seq 1 30 | sed 's/^/c line /' >"$d/hw/c.c"
+    tar -C "$WORK/fake2" --owner=0 --group=0 -cJf "$P/.cache/second_1.0.orig.tar.xz" second-1.0
+    FIXEDBAR_TEST_SECOND_SHA256=$(sha256sum "$P/.cache/second_1.0.orig.tar.xz" | cut -d' ' -f1)
+    export FIXEDBAR_TEST_SECOND_SHA256
+    cat >"$P/tooling/upstreams/second.conf" <<'CONF'
+UP_NAME=second
+UP_TITLE="second 1.0"
+UP_SOURCE_PACKAGE=second
+UP_UPSTREAM_VERSION=1.0
+UP_DEBIAN_VERSION=1.0-1
+UP_DEBIAN_SUITES=bookworm
+UP_SHA256=0000000000000000000000000000000000000000000000000000000000000000
+UP_TARBALL_NAME=second_1.0.orig.tar.xz
+UP_DIR=second
+UP_TREE=tree-second
+UP_BUILD_DIR=build
+UP_BUILD_SCRIPT=build-second.sh
+UP_BUILD_DEPS=()
+CONF
+    echo /tree-second/ >>"$P/.gitignore"
+    git -C "$P" add -A
+    git -C "$P" commit -q -m "second upstream"
+    expect_ok make -C "$P" tree
+    expect_output "importing second_1.0.orig.tar.xz"
+    expect_file "$P/tree/src/util/a.c"
+    expect_file "$P/tree-second/hw/c.c"
+
+    sed -i 's/^c line 7$/c line seven/' "$P/tree-second/hw/c.c"
+    echo "new second file" >"$P/tree-second/hw/new.c"
+    sed -i 's/^a line 3$/a line three/' "$P/tree/src/util/a.c"
+    expect_ok make -C "$P" export
+    expect_file "$P/second/patches/hw/c.c.patch"
+    expect_file "$P/second/hw/new.c"
+    expect_file "$P/patches/src/util/a.c.patch"
+    expect_no_file "$P/patches/hw/c.c.patch"
+    expect_no_file "$P/hw/new.c"
+    git -C "$P" add -A
+    git -C "$P" commit -q -m "changes to both"
+
+    # Neither tree takes the other's files, and each reproduces from HEAD.
+    expect_ok make -C "$P" tree
+    expect_no_file "$P/tree/second"
+    expect_no_file "$P/tree/hw/new.c"
+    expect_ok bash "$P/tooling/verify-tree.sh"
+    FIXEDBAR_UPSTREAM=second expect_ok bash "$P/tooling/verify-tree.sh"
+    expect_output "tree-second/ is reproduced exactly"
+
+    # UPSTREAM= narrows the commands to one tree; an unknown one is named.
+    echo "edit" >>"$P/tree/src/util/b.c"
+    expect_ok make -C "$P" export UPSTREAM=second
+    expect_no_file "$P/patches/src/util/b.c.patch"
+    expect_fail make -C "$P" tree UPSTREAM=third
+    expect_output "no upstream 'third'"
 }
 
 run_test() {
