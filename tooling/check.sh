@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # The project's test command (README: 'make check').  On a fresh Debian 12
 # machine it installs what it needs, fetches and verifies the pinned
-# tarball, assembles and builds the tree, then runs:
+# tarballs, assembles and builds the trees (libvirt, QEMU), then runs:
 #   - the tooling's own tests (tooling/tests/run.sh);
-#   - the project's own test: the repository's HEAD reproduces tree/ exactly;
+#   - the project's own test, for each upstream: the repository's HEAD
+#     reproduces its assembled tree exactly;
 #   - libvirt's whole suite on the assembled tree: 'bin' and 'script'
 #     (including the tests this project adds) and 'syntax-check', the
 #     latter with the vendored subprojects/keycodemapdb/ excluded;
 #   - the API-user tests: Python bindings (Nova's calls) and virtinst
 #     (virt-manager) against the built QEMU driver and the real QEMU 10.0;
 #   - the fixedBar-relevant tests again, in a second build with ASan and
-#     UBSan.
+#     UBSan;
+#   - QEMU's qtests of the contract (QEMU_QTESTS in tooling/upstreams/qemu.conf)
+#     and those of the PCI, q35 and virt code they touch.
 # It ends with one summary line and fails if anything failed.
 source "$(dirname "$0")/common.sh"
 
@@ -52,17 +55,24 @@ run_tooling_tests() {
 
 run_tooling_tests
 
-"$TOP/tooling/assemble.sh"
-"$TOP/tooling/build.sh" >"$CACHE_DIR/build.log" 2>&1 ||
-    { tail -n 40 "$CACHE_DIR/build.log" >&2; die "build failed (log: $CACHE_DIR/build.log)"; }
-msg "build done ($((SECONDS - start)) s so far)"
+# Every upstream's tree, assembled and built (incrementally when it was).
+for upstream in "${UPSTREAMS[@]}"; do
+    log=$CACHE_DIR/build.log
+    [ "$upstream" = libvirt ] || log=$CACHE_DIR/build-$upstream.log
+    FIXEDBAR_UPSTREAM=$upstream "$TOP/tooling/assemble.sh"
+    FIXEDBAR_UPSTREAM=$upstream "$TOP/tooling/build.sh" >"$log" 2>&1 ||
+        { tail -n 40 "$log" >&2; die "building $upstream failed (log: $log)"; }
+    msg "$upstream built ($((SECONDS - start)) s so far)"
+done
 
 # Project tests
-if "$TOP/tooling/verify-tree.sh"; then
-    passed=$((passed + 1))
-else
-    failed=$((failed + 1))
-fi
+for upstream in "${UPSTREAMS[@]}"; do
+    if FIXEDBAR_UPSTREAM=$upstream "$TOP/tooling/verify-tree.sh"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+    fi
+done
 
 # meson prints "Ok: N", "Expected Fail: N", "Fail: N", "Unexpected Pass: N",
 # "Skipped: N" and "Timeout: N" at the end of a run.
@@ -76,7 +86,10 @@ run_suites() {
     shift 2
     log=$CACHE_DIR/test-$label.log
     msg "libvirt suite: $label"
-    meson test -C "$builddir" --no-rebuild --print-errorlogs "$@" >"$log" 2>&1 || true
+    # QEMU's build dir belongs to the newer meson of its own venv.
+    local meson=meson
+    [ ! -x "$builddir/pyvenv/bin/meson" ] || meson=$builddir/pyvenv/bin/meson
+    "$meson" test -C "$builddir" --no-rebuild --print-errorlogs "$@" >"$log" 2>&1 || true
     ok=$(count 'Ok' "$log")
     xfail=$(count 'Expected Fail' "$log")
     fail=$(count 'Fail' "$log")
@@ -146,6 +159,37 @@ run_sanitizer_tests() {
 }
 
 run_sanitizer_tests
+
+# QEMU's qtests: the contract's own, and the existing ones of the code the
+# patches touch, for each target that registers them.
+run_qemu_tests() {
+    local qemu_build list names t arch found missing=() qtests=()
+    qemu_build=$TOP/$(upstream_var qemu UP_TREE)/$(upstream_var qemu UP_BUILD_DIR)
+    list=$("$qemu_build/pyvenv/bin/meson" test -C "$qemu_build" --list 2>/dev/null) || list=
+    mapfile -t names < <(
+        source "$TOP/tooling/upstreams/qemu.conf"
+        printf '%s\n' "${QEMU_QTESTS[@]}"
+    )
+    for t in "${names[@]}"; do
+        found=0
+        for arch in x86_64 aarch64; do
+            if grep -qxF "qemu:qtest+qtest-$arch / qtest-$arch/$t" <<<"$list"; then
+                qtests+=("qtest-$arch/$t")
+                found=1
+            fi
+        done
+        [ $found -eq 1 ] || missing+=("$t")
+    done
+    if [ ${#missing[@]} -ne 0 ]; then
+        failed=$((failed + ${#missing[@]}))
+        msg "qemu-qtest: not registered for any target: ${missing[*]}"
+    fi
+    # With no name, meson test would run every test.
+    [ ${#qtests[@]} -ne 0 ] || return 0
+    run_suites qemu-qtest "$qemu_build" --timeout-multiplier 3 "${qtests[@]}"
+}
+
+run_qemu_tests
 
 msg "total time $((SECONDS - start)) s"
 echo "make check: $passed passed, $failed failed, $skipped skipped"
