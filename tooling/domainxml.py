@@ -16,8 +16,12 @@ def hostdev(bus, fixedbar=FIXEDBAR, address="", domain=0, slot=0, function=0):
     </hostdev>"""
 
 
-def domain_xml(name, devices, extra=""):
-    """A domain NAME with DEVICES, after EXTRA devices (controllers...)."""
+STOCK_QEMU = "/usr/bin/qemu-system-x86_64"
+
+
+def domain_xml(name, devices, extra="", emulator=STOCK_QEMU):
+    """A domain NAME with DEVICES, after EXTRA devices (controllers...),
+    run by the QEMU binary EMULATOR."""
     return f"""<domain type='qemu'>
   <name>{name}</name>
   <memory unit='GiB'>4</memory>
@@ -25,11 +29,14 @@ def domain_xml(name, devices, extra=""):
   <os>
     <type arch='x86_64' machine='q35'>hvm</type>
   </os>
+  <features>
+    <acpi/>
+  </features>
   <cpu mode='maximum'>
     <maxphysaddr mode='emulate' bits='48'/>
   </cpu>
   <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>{extra}{devices}
+    <emulator>{emulator}</emulator>{extra}{devices}
   </devices>
 </domain>
 """

@@ -943,8 +943,9 @@ qemuEAIsolatePCIBuses(const virDomainDef *def,
  *
  * Check the host-independent rules of <fixedBar> that concern the device
  * alone: the mode, the VFIO backend, the machine type, the QEMU
- * capabilities and the ROM BAR. Where it sits is checked by
- * qemuEAValidateDomain() once addresses are assigned.
+ * capabilities, the ROM BAR, ACPI and the absence of a guest IOMMU.
+ * Where it sits is checked by qemuEAValidateDomain() once addresses are
+ * assigned.
  *
  * Returns 0 on success, -1 on error (reported).
  */
@@ -1009,6 +1010,25 @@ qemuEAValidateHostdev(const virDomainHostdevDef *hostdev,
     if (hostdev->info->romfile) {
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
                        _("<fixedBar> on host device %1$s cannot place a ROM BAR, remove the file attribute of <rom>"),
+                       hostAddr);
+        return -1;
+    }
+
+    /* The guest learns the fixed ranges from the _CRS of the expander
+     * bus, an ACPI object */
+    if (def->features[VIR_DOMAIN_FEATURE_ACPI] != VIR_TRISTATE_SWITCH_ON) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("<fixedBar> on host device %1$s needs ACPI, the guest finds the fixed BAR ranges in the ACPI tables: add <acpi/> to <features>"),
+                       hostAddr);
+        return -1;
+    }
+
+    /* Behind a guest IOMMU the guest driver programs the device with I/O
+     * virtual addresses, so peer-to-peer DMA to a BAR's host physical
+     * address, the point of GPA == HPA, cannot work */
+    if (def->iommu) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("<fixedBar> on host device %1$s cannot be used with a guest IOMMU, the guest would program the device with I/O virtual addresses instead of host physical ones: remove the <iommu> device"),
                        hostAddr);
         return -1;
     }
