@@ -1615,8 +1615,9 @@ qemuEACheckIOMMUGroup(const virDomainDef *def,
         break;
     }
 
+    /* on failure part of the group may have been read: free it too */
     if (virPCIDeviceAddressGetIOMMUGroupAddresses(&addr, &members, &nmembers) < 0)
-        return -1;
+        goto cleanup;
 
     for (i = 0; i < nmembers; i++) {
         for (j = 0; j < def->nhostdevs; j++) {
