@@ -820,8 +820,8 @@ mymain(void)
     DO_TEST_GET_BARS(0x0000, 0xe1, 0x00, 0, htHoleBARs);
     DO_TEST_GET_BARS(0x0000, 0xe2, 0x00, 0, translatedHostBARs);
     DO_TEST_GET_BARS(0x0000, 0xe5, 0x00, 0, noIommuGroupBARs);
-    DO_TEST_GET_BARS_FAIL(0x0000, 0x23, 0x00, 0, "malformed resource file",
-                          "PCI resource file of device '0000:23:00.0' is truncated: expected at least 6 lines, got 1");
+    DO_TEST_GET_BARS_FAIL(0x0000, 0x23, 0x00, 0, "text instead of BARs",
+                          "Field 1 in line 1 of PCI resource file of device '0000:23:00.0' is not a 64-bit hexadecimal number");
     DO_TEST_GET_BARS_FAIL(0x0000, 0xe3, 0x00, 0, "resource file of 3 lines",
                           "PCI resource file of device '0000:e3:00.0' is truncated: expected at least 6 lines, got 3");
     DO_TEST_GET_BARS_FAIL(0x0000, 0xe4, 0x00, 0, "non-hex field",
