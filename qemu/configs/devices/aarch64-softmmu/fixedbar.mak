@@ -10,6 +10,7 @@ CONFIG_XIO3130=y
 CONFIG_VFIO_PCI=y
 CONFIG_E1000E_PCI_EXPRESS=y
 CONFIG_PCI_TESTDEV=y
+CONFIG_PCI_STANDIN=y
 CONFIG_IVSHMEM_DEVICE=y
 # hw/pci-bridge/pci_expander_bridge.c always builds pxb-cxl.
 CONFIG_CXL=y
