@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # QEMU's build recipe (tooling/upstreams/qemu.conf): configure (once) and
 # build the assembled QEMU tree, only what the project needs:
-#   - the x86_64 and aarch64 system emulators, TCG only, with the devices
+#   - the x86_64 and aarch64 system emulators, KVM and TCG, with the devices
 #     of configs/devices/*/fixedbar.mak (q35, virt, pxb-pcie, root and
 #     switch ports, vfio-pci, the emulated stand-ins), no docs, tools, user
 #     mode or GUI, warnings as errors;
@@ -55,6 +55,10 @@ PY
 
 setup_tools
 
+# Debian's seabios and ipxe-qemu (and qemu-system-data, when installed)
+# provide the firmware and option ROMs the +ds tarball lacks.
+FIRMWARE_PATH=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
+
 CONFIGURE_OPTIONS=(
     --target-list=x86_64-softmmu,aarch64-softmmu
     --without-default-features
@@ -62,6 +66,8 @@ CONFIGURE_OPTIONS=(
     --with-devices-x86_64=fixedbar
     --with-devices-aarch64=fixedbar
     --enable-tcg
+    # vfio-pci is for KVM hosts; TCG runs the tests here.
+    --enable-kvm
     --enable-fdt=system
     --disable-docs
     --disable-user
@@ -69,9 +75,7 @@ CONFIGURE_OPTIONS=(
     --disable-guest-agent
     --disable-download
     --disable-install-blobs
-    # Debian's seabios and ipxe-qemu (and qemu-system-data, when installed)
-    # provide the firmware and option ROMs the +ds tarball lacks.
-    --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
+    --firmwarepath="$FIRMWARE_PATH"
     --enable-werror
     --python="$VENV_PYTHON"
 )
@@ -93,6 +97,16 @@ if [ ! -f "$BUILD/build.ninja" ]; then
         { tail -n 30 "$log" >&2; die "QEMU's configure failed (log: $log)"; }
     printf '%s\n' "${CONFIGURE_OPTIONS[@]}" >"$stamp"
 fi
+
+# QEMU run from its build directory finds every data and firmware
+# directory below build/qemu-bundle/ (get_relocated_path() in
+# util/cutils.c), which its build fills with links to the source tree:
+# link the firmware directories there too.
+IFS=: read -r -a firmware_dirs <<<"$FIRMWARE_PATH"
+for dir in "${firmware_dirs[@]}"; do
+    mkdir -p "$(dirname "$BUILD/qemu-bundle$dir")"
+    ln -sfn "$dir" "$BUILD/qemu-bundle$dir"
+done
 
 targets=(qemu-system-x86_64 qemu-system-aarch64)
 for t in "${QEMU_QTESTS[@]}"; do
