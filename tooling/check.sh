@@ -5,6 +5,8 @@
 #   - the tooling's own tests (tooling/tests/run.sh);
 #   - the project's own test, for each upstream: the repository's HEAD
 #     reproduces its assembled tree exactly;
+#   - libvirt's recorded capabilities of the patched QEMU are what the
+#     built binaries reply (tooling/qemu-caps.sh);
 #   - libvirt's whole suite on the assembled tree: 'bin' and 'script'
 #     (including the tests this project adds) and 'syntax-check', the
 #     latter with the vendored subprojects/keycodemapdb/ excluded;
@@ -13,7 +15,9 @@
 #   - the fixedBar-relevant tests again, in a second build with ASan and
 #     UBSan;
 #   - QEMU's qtests of the contract (QEMU_QTESTS in tooling/upstreams/qemu.conf)
-#     and those of the PCI, q35 and virt code they touch.
+#     and those of the PCI, q35 and virt code they touch;
+#   - libvirt's fixedBar command lines started in the patched QEMU under
+#     SeaBIOS, OVMF and AAVMF (tooling/qemuargs/).
 # It ends with one summary line and fails if anything failed.
 source "$(dirname "$0")/common.sh"
 
@@ -56,14 +60,8 @@ run_tooling_tests() {
 run_tooling_tests
 
 # Every upstream's tree, assembled and built (incrementally when it was).
-for upstream in "${UPSTREAMS[@]}"; do
-    log=$CACHE_DIR/build.log
-    [ "$upstream" = libvirt ] || log=$CACHE_DIR/build-$upstream.log
-    FIXEDBAR_UPSTREAM=$upstream "$TOP/tooling/assemble.sh"
-    FIXEDBAR_UPSTREAM=$upstream "$TOP/tooling/build.sh" >"$log" 2>&1 ||
-        { tail -n 40 "$log" >&2; die "building $upstream failed (log: $log)"; }
-    msg "$upstream built ($((SECONDS - start)) s so far)"
-done
+assemble_and_build "${UPSTREAMS[@]}"
+msg "built ($((SECONDS - start)) s so far)"
 
 # Project tests
 for upstream in "${UPSTREAMS[@]}"; do
@@ -73,6 +71,15 @@ for upstream in "${UPSTREAMS[@]}"; do
         failed=$((failed + 1))
     fi
 done
+
+# libvirt's capability data of the patched QEMU (the +fixedbar variant
+# that qemucapabilitiestest and domaincapstest read) is what the built
+# QEMU replies.
+if "$TOP/tooling/qemu-caps.sh" check; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
 
 # meson prints "Ok: N", "Expected Fail: N", "Fail: N", "Unexpected Pass: N",
 # "Skipped: N" and "Timeout: N" at the end of a run.
@@ -190,6 +197,18 @@ run_qemu_tests() {
 }
 
 run_qemu_tests
+
+# Every positive fixedBar command line of libvirt's tests, with vfio-pci
+# replaced by the stand-in, in the patched QEMU under SeaBIOS, OVMF and
+# AAVMF (tooling/qemuargs/README).
+run_qemu_args() {
+    local log=$CACHE_DIR/test-qemuargs.log
+    msg "libvirt's fixedBar command lines in the patched QEMU"
+    /usr/bin/python3 "$TOP/tooling/qemuargs/run.py" >"$log" 2>&1 || true
+    count_project_tests qemuargs '^qemuargs: ' 1 "$log"
+}
+
+run_qemu_args
 
 msg "total time $((SECONDS - start)) s"
 echo "make check: $passed passed, $failed failed, $skipped skipped"

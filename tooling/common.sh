@@ -69,6 +69,21 @@ TARBALL=$CACHE_DIR/$UP_TARBALL_NAME
 UP_ROOT=$TOP${UP_DIR:+/$UP_DIR}
 PATCHES=$UP_ROOT/patches
 
+# assemble_and_build NAME...: assemble each upstream's tree and build it
+# (incrementally when it was), its build's output in .cache/build.log
+# (libvirt) or .cache/build-NAME.log.
+assemble_and_build() {
+    local upstream log
+    for upstream in "$@"; do
+        log=$CACHE_DIR/build.log
+        [ "$upstream" = libvirt ] || log=$CACHE_DIR/build-$upstream.log
+        FIXEDBAR_UPSTREAM=$upstream "$TOP/tooling/assemble.sh"
+        msg "building $upstream (log: $log)"
+        FIXEDBAR_UPSTREAM=$upstream "$TOP/tooling/build.sh" >"$log" 2>&1 ||
+            { tail -n 40 "$log" >&2; die "building $upstream failed (log: $log)"; }
+    done
+}
+
 # upstream_var NAME VAR: the value of VAR in upstream NAME's description.
 upstream_var() {
     (

@@ -14,12 +14,22 @@ embedded_uri() {
     printf 'qemu:///embed?root=%s\n' "$EMBED_ROOT"
 }
 
+# The embedded driver's qemu.conf ($EMBED_ROOT/etc/qemu.conf): QEMU runs
+# as root like the driver, not as the build's QEMU user (libvirt-qemu),
+# which may not be able to enter the checkout (a clone in root's home, a
+# mktemp -d directory) to run the patched QEMU or load the mock.
+embedded_config() {
+    mkdir -p "$EMBED_ROOT/etc"
+    printf 'user = "root"\ngroup = "root"\n' >"$EMBED_ROOT/etc/qemu.conf"
+}
+
 # Run a command in a clean environment, with the fake sysfs preloaded when
 # EMBED_SYSFS is set.  The mock builds its tree when first used and
 # refuses an existing one, so every command gets a fresh one; the last one
 # stays to show what libvirt read.
 embedded_run() {
     local env=(PATH=/usr/bin:/bin LC_ALL=C HOME="$EMBED_ROOT" PYTHONDONTWRITEBYTECODE=1)
+    embedded_config
     if [ -n "${EMBED_SYSFS:-}" ]; then
         rm -rf "$EMBED_SYSFS"
         mkdir -p "$EMBED_SYSFS"
@@ -28,18 +38,12 @@ embedded_run() {
     env -i "${env[@]}" "$@"
 }
 
-embedded_virsh() {
-    embedded_run "$BUILD/tools/virsh" -q -c "$(embedded_uri)" "$@"
+# The project's patched QEMU for architecture $1 (x86_64, aarch64).
+patched_qemu() {
+    printf '%s/%s/%s/qemu-system-%s\n' "$TOP" "$(upstream_var qemu UP_TREE)" \
+        "$(upstream_var qemu UP_BUILD_DIR)" "$1"
 }
 
-# Simulate the EA capabilities no released QEMU has: add them to the
-# capability cache libvirt wrote when it probed the real QEMU (run a
-# command that probes it first).  Prints the cache file.
-simulate_ea_caps() {
-    local cache
-    cache=$(find "$EMBED_ROOT/cache/qemu/capabilities" -name '*.xml' -print -quit 2>/dev/null || true)
-    [ -n "$cache" ] || die "libvirt wrote no capability cache below $EMBED_ROOT"
-    grep -q "<flag name='vfio-pci'/>" "$cache" || die "QEMU has no vfio-pci according to libvirt ($cache)"
-    sed -i "s|<flag name='vfio-pci'/>|&\n  <flag name='vfio-pci.ea'/>\n  <flag name='vfio-pci.ea-bar-addr'/>\n  <flag name='machine.fixed-mmio'/>|" "$cache"
-    printf '%s\n' "$cache"
+embedded_virsh() {
+    embedded_run "$BUILD/tools/virsh" -q -c "$(embedded_uri)" "$@"
 }

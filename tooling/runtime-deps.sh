@@ -9,6 +9,8 @@
 #   - Debian's Python bindings (python3-libvirt) and virt-manager's
 #     library (virtinst), which load the built library through
 #     LD_LIBRARY_PATH, for the API-user tests and the benchmark;
+#   - the UEFI firmware (ovmf, qemu-efi-aarch64) libvirt's command lines
+#     are started with in the patched QEMU (tooling/qemuargs/);
 #   - the QEMU user the build was configured with (libvirt-qemu on Debian):
 #     the QEMU driver looks it up when it starts, also in embedded mode.
 # Nothing is installed when everything is already present.  With
@@ -63,7 +65,7 @@ if [ $installed_qemu -eq 0 ]; then
 fi
 
 missing=()
-for pkg in python3-libvirt virtinst; do
+for pkg in python3-libvirt virtinst ovmf qemu-efi-aarch64; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ ${#missing[@]} -ne 0 ]; then

@@ -5,10 +5,11 @@
 # the user edits it, virt-manager defines the result), against the built
 # libvirt's QEMU driver embedded in this process.
 #
-# usage: api_test.py unsimulated|simulated URI
-#   unsimulated: QEMU as libvirt probed it (no EA capabilities);
-#   simulated:   after tooling/apitests/run.sh added the EA capabilities to
-#                libvirt's capability cache.
+# usage: api_test.py stock|patched URI QEMU
+#   stock:   Debian's QEMU 10.0 binary QEMU, as libvirt probes it (it has no
+#            EA properties);
+#   patched: the project's QEMU 10.0.2 (tree-qemu/), as libvirt probes it:
+#            it has them, nothing is added to libvirt's capabilities.
 # The host's PCI devices are the fake sysfs of tests/libvirpcimock.so (its
 # two-root-complex x86 host: GPU 0000:43:00.0 and NIC 0000:44:00.0 in IOMMU
 # group 40).  Prints "ok NAME" or "FAIL NAME: why" per test and a summary.
@@ -23,12 +24,22 @@ import libvirt
 sys.path.insert(0, "/usr/share/virt-manager")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import virtinst  # noqa: E402  (Debian installs it outside sys.path)
-from domainxml import domain_xml, hostdev  # noqa: E402
+import domainxml  # noqa: E402
+from domainxml import hostdev  # noqa: E402
 
 # The version of the built libvirt (11.3.0), not of Debian's libvirt0.
 BUILT_VERSION = 11003000
 
-GPU_NIC = domain_xml("gpu-nic", hostdev(0x43) + hostdev(0x44))
+# The QEMU binary of this run (the command line's third argument).
+EMULATOR = None
+
+
+def domain_xml(name, devices, extra=""):
+    return domainxml.domain_xml(name, devices, extra, emulator=EMULATOR)
+
+
+def gpu_nic():
+    return domain_xml("gpu-nic", hostdev(0x43) + hostdev(0x44))
 
 
 class Failure(Exception):
@@ -51,7 +62,7 @@ def open_conn(uri):
 
 
 def domcaps_fixedbar_modes(conn, machine):
-    caps = ET.fromstring(conn.getDomainCapabilities(None, "x86_64", machine, "qemu", 0))
+    caps = ET.fromstring(conn.getDomainCapabilities(EMULATOR, "x86_64", machine, "qemu", 0))
     hostdev = caps.find("./devices/hostdev")
     check(hostdev is not None and hostdev.get("supported") == "yes",
           "domain capabilities have no supported <hostdev>")
@@ -85,7 +96,7 @@ def expect_refusal(func, code, message):
     raise Failure("accepted, expected a refusal")
 
 
-# ---- tests on QEMU as probed (no EA capabilities) ----
+# ---- tests on Debian's QEMU (no EA properties) ----
 
 def test_bindings_use_built_libvirt(uri):
     check(libvirt.getVersion() == BUILT_VERSION,
@@ -100,17 +111,19 @@ def test_probe_without_ea_capabilities(uri):
 
 def test_define_refused_without_ea_capabilities(uri):
     conn = open_conn(uri)
-    expect_refusal(lambda: conn.defineXML(GPU_NIC),
+    expect_refusal(lambda: conn.defineXML(gpu_nic()),
                    libvirt.VIR_ERR_CONFIG_UNSUPPORTED,
                    "<fixedBar> on host device 0000:43:00.0 is not supported by this "
                    "QEMU binary: vfio-pci lacks the 'x-ea' or 'x-ea-bar0-addr' property")
     check(defined_names(conn) == [], f"domains left defined: {defined_names(conn)}")
 
 
-# ---- tests with the EA capabilities simulated ----
+# ---- tests on the project's QEMU ----
 
 def test_probe(uri):
-    """Nova-style discovery: the enum under <hostdev>, only where usable."""
+    """Nova-style discovery: the enum under <hostdev>, only where usable.
+    The binary has x-fixed-mmio on every PC machine type, libvirt offers
+    <fixedBar> on q35 only."""
     conn = open_conn(uri)
     check(domcaps_fixedbar_modes(conn, "q35") == ["hpa"], "q35 does not list fixedBarMode hpa")
     check(domcaps_fixedbar_modes(conn, "pc") is None, "i440fx lists fixedBarMode")
@@ -118,7 +131,7 @@ def test_probe(uri):
 
 def test_nova_define_xmldesc_undefine(uri):
     conn = open_conn(uri)
-    dom = conn.defineXML(GPU_NIC)
+    dom = conn.defineXML(gpu_nic())
     try:
         check(not dom.isActive(), "domain active after define")
         xml = ET.fromstring(dom.XMLDesc(0))
@@ -291,10 +304,10 @@ def test_virt_manager_edit_keeps_fixedbar(uri):
 
 
 PHASES = {
-    "unsimulated": [test_bindings_use_built_libvirt,
-                    test_probe_without_ea_capabilities,
-                    test_define_refused_without_ea_capabilities],
-    "simulated": [test_probe,
+    "stock": [test_bindings_use_built_libvirt,
+              test_probe_without_ea_capabilities,
+              test_define_refused_without_ea_capabilities],
+    "patched": [test_probe,
                   test_nova_define_xmldesc_undefine,
                   test_nova_refused_configuration_not_saved,
                   test_nova_sriov_interface_hostdev,
@@ -305,7 +318,8 @@ PHASES = {
 
 
 def main():
-    phase, uri = sys.argv[1], sys.argv[2]
+    global EMULATOR
+    phase, uri, EMULATOR = sys.argv[1], sys.argv[2], sys.argv[3]
     # the embedded driver needs an event loop, as in Nova and virt-manager
     libvirt.virEventRegisterDefaultImpl()
     libvirt.registerErrorHandler(lambda ctx, err: None, None)

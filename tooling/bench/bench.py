@@ -47,6 +47,10 @@ def host_device(i):
     return (0x0002, i // PER_ROOT_COMPLEX, i % PER_ROOT_COMPLEX, 0)
 
 
+# The QEMU binary the domains name (the command line's fifth argument).
+EMULATOR = None
+
+
 def bench_xml(kind, n):
     """The benchmark domain: N host devices, with or without <fixedBar>,
     without the USB controller and memory balloon libvirt adds by default."""
@@ -57,7 +61,8 @@ def bench_xml(kind, n):
                             domain=d, slot=s, function=f))
     return domain_xml(f"bench-{kind}-{n}", "".join(devs),
                       extra="\n    <controller type='usb' model='none'/>"
-                            "\n    <memballoon model='none'/>")
+                            "\n    <memballoon model='none'/>",
+                      emulator=EMULATOR)
 
 
 def once(conn, xml):
@@ -158,7 +163,8 @@ def growth(v0, v1, n0, n1):
 
 
 def main():
-    uri, virsh_uri, virsh, workdir = sys.argv[1:5]
+    global EMULATOR
+    uri, virsh_uri, virsh, workdir, EMULATOR = sys.argv[1:6]
     libvirt.virEventRegisterDefaultImpl()
     libvirt.registerErrorHandler(lambda ctx, err: None, None)
     conn = libvirt.open(uri)
