@@ -452,22 +452,38 @@ static void check_no_crs(const uint8_t *tables, size_t len, uint64_t lo,
  * downstream port, with prefetchable 64-bit, non-prefetchable 32-bit and
  * prefetchable 32-bit BARs.  Firmware did not run, so nothing is enabled.
  */
-#define EA_TOPOLOGY(pxb_bus, pxb_nr) \
-    "-device pxb-pcie,bus_nr=" pxb_nr ",id=pxb,bus=" pxb_bus \
-    " -device pcie-root-port,id=rp0,bus=pxb,chassis=10,port=0,addr=0.0" \
-    " -device pcie-root-port,id=rp1,bus=pxb,chassis=11,port=1,addr=1.0" \
-    " -device pci-standin,bus=rp0,bar0-size=0x40000000," \
-    "bar0-type=mem64-pref,bar2-size=0x100000,bar2-type=mem32," \
-    "x-ea=on,x-ea-bar0-addr=" EA_BAR0 ",x-ea-bar2-addr=" EA_BAR2 \
-    " -device x3130-upstream,id=up,bus=rp1" \
-    " -device xio3130-downstream,id=dp,bus=up,chassis=12,slot=0" \
-    " -device pci-standin,bus=dp,bar0-size=0x200000,bar0-type=mem32-pref," \
-    "x-ea=on,x-ea-bar0-addr=" EA_BAR0B
-
-static void test_crs(const char *args, QFWCFG *(*fw_cfg_init)(QTestState *),
+/*
+ * Start @machine with @extra options and an expander bus (bus number
+ * @pxb_nr) holding: root port rp0 with a stand-in whose 1 GiB 64-bit
+ * prefetchable BAR0 is at @bar0 and 1 MiB 32-bit BAR2 at @bar2; root port
+ * rp1 with a switch whose downstream port holds a stand-in with a 2 MiB
+ * 32-bit prefetchable BAR0 at @bar2 + 16 MiB.  x-fixed-mmio covers them.
+ * Check that each BAR is in the expander bus's _CRS and that no _CRS
+ * claims the @unclaimed ranges (pairs of first and last address, ending
+ * with 0, 0).
+ */
+static void test_crs(const char *machine, const char *extra,
+                     const char *pxb_nr,
+                     QFWCFG *(*fw_cfg_init)(QTestState *),
                      void (*fw_cfg_uninit)(QFWCFG *), uint64_t bar0,
-                     uint64_t bar2, uint64_t bar0b, const uint64_t *unclaimed)
+                     uint64_t bar2, const uint64_t *unclaimed)
 {
+    uint64_t bar0b = bar2 + 0x1000000;
+    g_autofree char *args = g_strdup_printf(
+        "-machine %s,x-fixed-mmio.0.base=0x%" PRIx64
+        ",x-fixed-mmio.0.size=0x40000000,x-fixed-mmio.1.base=0x%" PRIx64
+        ",x-fixed-mmio.1.size=0x1400000 %s"
+        " -device pxb-pcie,bus_nr=%s,id=pxb,bus=pcie.0"
+        " -device pcie-root-port,id=rp0,bus=pxb,chassis=10,port=0,addr=0.0"
+        " -device pcie-root-port,id=rp1,bus=pxb,chassis=11,port=1,addr=1.0"
+        " -device pci-standin,bus=rp0,bar0-size=0x40000000,"
+        "bar0-type=mem64-pref,bar2-size=0x100000,bar2-type=mem32,"
+        "x-ea=on,x-ea-bar0-addr=0x%" PRIx64 ",x-ea-bar2-addr=0x%" PRIx64
+        " -device x3130-upstream,id=up,bus=rp1"
+        " -device xio3130-downstream,id=dp,bus=up,chassis=12,slot=0"
+        " -device pci-standin,bus=dp,bar0-size=0x200000,"
+        "bar0-type=mem32-pref,x-ea=on,x-ea-bar0-addr=0x%" PRIx64,
+        machine, bar0, bar2, extra, pxb_nr, bar0, bar2, bar0b);
     QTestState *qts;
     QFWCFG *fw_cfg;
     g_autofree uint8_t *tables = NULL;
@@ -529,31 +545,11 @@ static void test_q35_crs(void)
     };
 
     /* bar0 outside the default 64-bit hole, bar2 and bar0b in the 32-bit */
-#define EA_BAR0 "0x4000000000"
-#define EA_BAR2 "0xc0000000"
-#define EA_BAR0B "0xc1000000"
-    test_crs("-machine q35,x-fixed-mmio.0.base=" EA_BAR0 ","
-             "x-fixed-mmio.0.size=0x40000000,"
-             "x-fixed-mmio.1.base=" EA_BAR2 ",x-fixed-mmio.1.size=0x1400000"
-             " -m 512M " EA_TOPOLOGY("pcie.0", "254"),
-             pc_fw_cfg_init, pc_fw_cfg_uninit,
-             0x4000000000, 0xc0000000, 0xc1000000, q35_unclaimed);
-#undef EA_BAR0
-#undef EA_BAR2
-#undef EA_BAR0B
+    test_crs("q35", "-m 512M", "254", pc_fw_cfg_init, pc_fw_cfg_uninit,
+             0x4000000000, 0xc0000000, q35_unclaimed);
     /* bar0 inside the default 64-bit hole [4G, 36G): PCI0's gets split */
-#define EA_BAR0 "0x200000000"
-#define EA_BAR2 "0xc0000000"
-#define EA_BAR0B "0xc1000000"
-    test_crs("-machine q35,x-fixed-mmio.0.base=" EA_BAR0 ","
-             "x-fixed-mmio.0.size=0x40000000,"
-             "x-fixed-mmio.1.base=" EA_BAR2 ",x-fixed-mmio.1.size=0x1400000"
-             " -m 512M " EA_TOPOLOGY("pcie.0", "254"),
-             pc_fw_cfg_init, pc_fw_cfg_uninit,
-             0x200000000, 0xc0000000, 0xc1000000, NULL);
-#undef EA_BAR0
-#undef EA_BAR2
-#undef EA_BAR0B
+    test_crs("q35", "-m 512M", "254", pc_fw_cfg_init, pc_fw_cfg_uninit,
+             0x200000000, 0xc0000000, NULL);
 }
 
 static void test_virt_crs(void)
@@ -564,18 +560,8 @@ static void test_virt_crs(void)
     };
 
     /* bar0 between RAM and the high regions, the others below 4G */
-#define EA_BAR0 "0x2000000000"
-#define EA_BAR2 "0xc0000000"
-#define EA_BAR0B "0xc1000000"
-    test_crs("-machine virt,x-fixed-mmio.0.base=" EA_BAR0 ","
-             "x-fixed-mmio.0.size=0x40000000,"
-             "x-fixed-mmio.1.base=" EA_BAR2 ",x-fixed-mmio.1.size=0x1400000"
-             " -cpu max -m 1G " EA_TOPOLOGY("pcie.0", "8"),
-             virt_fw_cfg_init, virt_fw_cfg_uninit,
-             0x2000000000, 0xc0000000, 0xc1000000, virt_unclaimed);
-#undef EA_BAR0
-#undef EA_BAR2
-#undef EA_BAR0B
+    test_crs("virt", "-cpu max -m 1G", "8", virt_fw_cfg_init,
+             virt_fw_cfg_uninit, 0x2000000000, 0xc0000000, virt_unclaimed);
 }
 
 static void add_cases(const char *prefix, const RefuseCase *cases,
