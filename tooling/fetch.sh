@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Download the pinned release tarball of an upstream (FIXEDBAR_UPSTREAM,
-# see tooling/upstreams/) from its Debian source package and verify its
-# checksum.
+# see tooling/upstreams/) from its Debian source package, or from the
+# binary package that ships it (UP_BINARY_PACKAGE, e.g. linux-source-6.12),
+# and verify its checksum.
 #
 # The deb-src entry is derived at run time from the machine's own Debian apt
 # configuration (the archive URI it already uses for binary packages) and is
@@ -15,7 +16,11 @@ verify() {
 
 # What to do when the download cannot work: the tarball is accepted from
 # anywhere, since its checksum is what counts.
-DROP_IN="to work without the archive, put $UP_TARBALL_NAME (from any Debian $UP_SOURCE_PACKAGE $UP_UPSTREAM_VERSION-* source package, e.g. another machine's .cache/) at $TARBALL by hand: it is used if its sha256 is $UP_SHA256"
+if [ -n "${UP_BINARY_PACKAGE:-}" ]; then
+    DROP_IN="to work without the archive, put $UP_TARBALL_NAME (/$UP_PACKAGE_FILE of Debian's $UP_BINARY_PACKAGE $UP_DEBIAN_VERSION, e.g. from another machine's .cache/) at $TARBALL by hand: it is used if its sha256 is $UP_SHA256"
+else
+    DROP_IN="to work without the archive, put $UP_TARBALL_NAME (from any Debian $UP_SOURCE_PACKAGE $UP_UPSTREAM_VERSION-* source package, e.g. another machine's .cache/) at $TARBALL by hand: it is used if its sha256 is $UP_SHA256"
+fi
 
 if [ -f "$TARBALL" ]; then
     if verify "$TARBALL"; then
@@ -27,6 +32,45 @@ if [ -f "$TARBALL" ]; then
 fi
 
 archive=$(debian_archive)
+
+# The tarball inside a binary package: that exact version, since every
+# Debian version of such a package ships a different tarball.
+fetch_from_binary_package() {
+    local aptdir=$CACHE_DIR/apt-deb-$UP_NAME suite debs deb
+    private_apt_state "$aptdir" < <(
+        for suite in $UP_DEBIAN_SUITES; do
+            echo "deb $archive $suite main"
+        done
+    )
+    msg "updating package lists ($UP_DEBIAN_SUITES)"
+    apt-get "${APT_OPTS[@]}" -q update >"$aptdir/update.log" 2>&1 ||
+        { grep -E '^(E|W|Err):' "$aptdir/update.log" | head -n 10 >&2 || true
+          die "could not download the package lists of $UP_DEBIAN_SUITES from $archive; $DROP_IN"; }
+    debs=$aptdir/debs
+    mkdir -p "$debs"
+    msg "downloading $UP_BINARY_PACKAGE=$UP_DEBIAN_VERSION"
+    (cd "$debs" && apt-get "${APT_OPTS[@]}" -q download "$UP_BINARY_PACKAGE=$UP_DEBIAN_VERSION") \
+        >"$aptdir/download.log" 2>&1 ||
+        { tail -n 5 "$aptdir/download.log" >&2; die "downloading $UP_BINARY_PACKAGE=$UP_DEBIAN_VERSION failed; $DROP_IN"; }
+    deb=$(compgen -G "$debs/${UP_BINARY_PACKAGE}_*.deb" | head -n 1) ||
+        die "apt-get download did not produce a $UP_BINARY_PACKAGE .deb; $DROP_IN"
+    mkdir -p "$CACHE_DIR"
+    dpkg-deb --fsys-tarfile "$deb" | tar -xO "./$UP_PACKAGE_FILE" >"$TARBALL.part" ||
+        { rm -f "$TARBALL.part"; die "$deb has no /$UP_PACKAGE_FILE; $DROP_IN"; }
+    mv "$TARBALL.part" "$TARBALL"
+    rm -rf "$debs"
+}
+
+if [ -n "${UP_BINARY_PACKAGE:-}" ]; then
+    fetch_from_binary_package
+    if ! verify "$TARBALL"; then
+        mv "$TARBALL" "$TARBALL.bad"
+        die "checksum mismatch for $UP_TARBALL_NAME from $UP_BINARY_PACKAGE $UP_DEBIAN_VERSION (kept as $TARBALL.bad); $DROP_IN"
+    fi
+    msg "$UP_TARBALL_NAME verified (sha256 $UP_SHA256)"
+    exit 0
+fi
+
 aptdir=$CACHE_DIR/apt-src-$UP_NAME
 private_apt_state "$aptdir" < <(
     for suite in $UP_DEBIAN_SUITES; do
