@@ -505,6 +505,48 @@ static void test_crs(const char *machine, const char *extra,
     qtest_quit(qts);
 }
 
+/*
+ * The window spans a guest sets for a root port above EA BARs only are what
+ * the expander bus's _CRS describes: with a 16 MiB 64-bit non-prefetchable
+ * BAR0 at @high (above 4 GiB, so forwarded by the prefetchable window), a
+ * 32 MiB prefetchable BAR2 16 MiB above its end and a 64 KiB 32-bit BAR4 at
+ * @low, one prefetchable descriptor spans BAR0, the gap and BAR2, and one
+ * non-prefetchable descriptor the 1 MiB that holds BAR4.
+ */
+static void test_crs_window(const char *machine, const char *extra,
+                            const char *pxb_nr,
+                            QFWCFG *(*fw_cfg_init)(QTestState *),
+                            void (*fw_cfg_uninit)(QFWCFG *), uint64_t high,
+                            uint64_t low)
+{
+    g_autofree char *args = g_strdup_printf(
+        "-machine %s,x-fixed-mmio.0.base=0x%" PRIx64
+        ",x-fixed-mmio.0.size=0x4000000,x-fixed-mmio.1.base=0x%" PRIx64
+        ",x-fixed-mmio.1.size=0x100000 %s"
+        " -device pxb-pcie,bus_nr=%s,id=pxb,bus=pcie.0"
+        " -device pcie-root-port,id=rp0,bus=pxb,chassis=10,port=0,addr=0.0"
+        " -device pci-standin,bus=rp0,bar0-size=0x1000000,bar0-type=mem64,"
+        "bar2-size=0x2000000,bar2-type=mem64-pref,bar4-size=0x10000,"
+        "bar4-type=mem32,x-ea=on,x-ea-bar0-addr=0x%" PRIx64
+        ",x-ea-bar2-addr=0x%" PRIx64 ",x-ea-bar4-addr=0x%" PRIx64,
+        machine, high, low, extra, pxb_nr, high, high + 0x2000000, low);
+    QTestState *qts;
+    QFWCFG *fw_cfg;
+    g_autofree uint8_t *tables = NULL;
+    size_t len;
+
+    qts = start_qemu(args);
+    fw_cfg = fw_cfg_init(qts);
+    tables = read_fw_cfg_file(fw_cfg, "etc/acpi/tables", &len);
+    g_assert_nonnull(tables);
+
+    check_crs(tables, len, high, 0x4000000, true);
+    check_crs(tables, len, low, 0x100000, false);
+
+    fw_cfg_uninit(fw_cfg);
+    qtest_quit(qts);
+}
+
 /* arm virt's fw_cfg: data at +0, big-endian selector at +8 */
 static void virt_fw_cfg_select(QFWCFG *fw_cfg, uint16_t key)
 {
@@ -550,6 +592,18 @@ static void test_q35_crs(void)
     /* bar0 inside the default 64-bit hole [4G, 36G): PCI0's gets split */
     test_crs("q35", "-m 512M", "254", pc_fw_cfg_init, pc_fw_cfg_uninit,
              0x200000000, 0xc0000000, NULL);
+}
+
+static void test_q35_crs_window(void)
+{
+    test_crs_window("q35", "-m 512M", "254", pc_fw_cfg_init, pc_fw_cfg_uninit,
+                    0x4000000000, 0xc0000000);
+}
+
+static void test_virt_crs_window(void)
+{
+    test_crs_window("virt", "-cpu max -m 1G", "8", virt_fw_cfg_init,
+                    virt_fw_cfg_uninit, 0x2000000000, 0xc0000000);
 }
 
 static void test_virt_crs(void)
@@ -607,6 +661,7 @@ int main(int argc, char **argv)
                        test_q35_resv_end);
         if (ea) {
             qtest_add_func("fixed-mmio/q35/crs", test_q35_crs);
+            qtest_add_func("fixed-mmio/q35/crs-window", test_q35_crs_window);
         }
     } else if (g_str_equal(arch, "aarch64") && qtest_has_machine("virt")) {
         common_args = g_strdup("");
@@ -617,6 +672,8 @@ int main(int argc, char **argv)
         qtest_add_func("fixed-mmio/virt/alias", test_virt_alias);
         if (ea) {
             qtest_add_func("fixed-mmio/virt/crs", test_virt_crs);
+            qtest_add_func("fixed-mmio/virt/crs-window",
+                           test_virt_crs_window);
         }
     }
 
