@@ -1383,6 +1383,9 @@ qemuEAPrepareDevice(const virDomainHostdevDef *hostdev,
     size_t i;
 
     dev->hostAddr = *addr;
+    dev->port = -1;
+    if (hostdev->info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI)
+        dev->port = hostdev->info->addr.pci.bus;
 
     if (virPCIEAGetBARs(addr, &hostBARs, &nhostBARs) < 0)
         return -1;
@@ -1583,6 +1586,196 @@ qemuEACheckOverlaps(const qemuEALayout *layout)
 }
 
 
+/* The guest's bridge windows. The pcie-root-port above fixedBar devices
+ * forwards their BARs through two windows, which the guest sets to span
+ * the BARs routed through each, gaps included, in units of 1 MiB: the
+ * 32-bit non-prefetchable window forwards the non-prefetchable BARs below
+ * 4 GiB, the prefetchable window every other BAR (the prefetchable ones,
+ * and 64-bit non-prefetchable ones above 4 GiB, which PCI Express permits
+ * there). QEMU's expander buses describe these windows to the guest, so
+ * it is they that have to fit the guest memory map and stay free
+ * (x-fixed-mmio), and no two of them may overlap. */
+#define QEMU_EA_WINDOW_ALIGN (1024ULL * 1024ULL)
+
+typedef struct _qemuEAWindow qemuEAWindow;
+struct _qemuEAWindow {
+    int port;                       /* qemuEADevicePort() */
+    bool prefetchable;
+    unsigned long long start;
+    unsigned long long end;         /* inclusive */
+};
+
+
+/* Which root port's windows forward the BARs of device @i of @layout: its
+ * pcie-root-port, or one of its own if that is unknown */
+static int
+qemuEADevicePort(const qemuEALayout *layout,
+                 size_t i)
+{
+    if (layout->devices[i].port >= 0)
+        return layout->devices[i].port;
+    return -1 - (int)i;
+}
+
+
+static bool
+qemuEABARInPrefetchWindow(const qemuEABAR *bar)
+{
+    return bar->prefetchable ||
+           (bar->mem64 && bar->guestStart + (bar->size - 1) > 0xffffffffULL);
+}
+
+
+static gint
+qemuEAWindowCompare(gconstpointer a,
+                    gconstpointer b)
+{
+    const qemuEAWindow *wa = a;
+    const qemuEAWindow *wb = b;
+
+    if (wa->start < wb->start)
+        return -1;
+    if (wa->start > wb->start)
+        return 1;
+    return 0;
+}
+
+
+/* The bridge windows the guest needs for the BARs of @layout, by address */
+static GArray *
+qemuEALayoutGetWindows(const qemuEALayout *layout)
+{
+    GArray *windows = g_array_new(FALSE, FALSE, sizeof(qemuEAWindow));
+    size_t i;
+    size_t j;
+    size_t k;
+
+    for (i = 0; i < layout->ndevices; i++) {
+        const qemuEADevice *dev = &layout->devices[i];
+        int port = qemuEADevicePort(layout, i);
+
+        for (j = 0; j < dev->nbars; j++) {
+            const qemuEABAR *bar = &dev->bars[j];
+            qemuEAWindow win = { port, qemuEABARInPrefetchWindow(bar),
+                                 bar->guestStart,
+                                 bar->guestStart + (bar->size - 1) };
+
+            for (k = 0; k < windows->len; k++) {
+                qemuEAWindow *w = &g_array_index(windows, qemuEAWindow, k);
+
+                if (w->port == win.port && w->prefetchable == win.prefetchable) {
+                    w->start = MIN(w->start, win.start);
+                    w->end = MAX(w->end, win.end);
+                    break;
+                }
+            }
+            if (k == windows->len)
+                g_array_append_val(windows, win);
+        }
+    }
+
+    for (k = 0; k < windows->len; k++) {
+        qemuEAWindow *w = &g_array_index(windows, qemuEAWindow, k);
+
+        w->start &= ~(QEMU_EA_WINDOW_ALIGN - 1);
+        w->end |= QEMU_EA_WINDOW_ALIGN - 1;
+    }
+
+    g_array_sort(windows, qemuEAWindowCompare);
+    return windows;
+}
+
+
+/* What @win forwards, for error messages: "BARs 0, 2 of host device X" */
+static char *
+qemuEAWindowDescribe(const qemuEALayout *layout,
+                     const qemuEAWindow *win)
+{
+    g_auto(virBuffer) buf = VIR_BUFFER_INITIALIZER;
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < layout->ndevices; i++) {
+        const qemuEADevice *dev = &layout->devices[i];
+        g_autofree char *hostAddr = NULL;
+        g_auto(virBuffer) bars = VIR_BUFFER_INITIALIZER;
+        size_t nbars = 0;
+
+        if (qemuEADevicePort(layout, i) != win->port)
+            continue;
+
+        for (j = 0; j < dev->nbars; j++) {
+            if (qemuEABARInPrefetchWindow(&dev->bars[j]) == win->prefetchable) {
+                virBufferAsprintf(&bars, "%u, ", dev->bars[j].idx);
+                nbars++;
+            }
+        }
+        if (nbars == 0)
+            continue;
+        virBufferTrim(&bars, ", ");
+
+        hostAddr = virPCIDeviceAddressAsString(&dev->hostAddr);
+        virBufferAsprintf(&buf, "%s %s of host device %s, ",
+                          nbars == 1 ? "BAR" : "BARs",
+                          virBufferCurrentContent(&bars), hostAddr);
+    }
+    virBufferTrim(&buf, ", ");
+
+    return virBufferContentAndReset(&buf);
+}
+
+
+/* H3 for the bridge windows, after qemuEACheckBAR() passed for every BAR:
+ * no window overlaps what the guest has elsewhere, and no two overlap. A
+ * window ends at most at the end of the 1 MiB its highest BAR ends in,
+ * which needs no more address bits than that BAR. */
+static int
+qemuEACheckWindows(const qemuEAGuestMap *map,
+                   const qemuEALayout *layout)
+{
+    g_autoptr(GArray) windows = qemuEALayoutGetWindows(layout);
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < windows->len; i++) {
+        const qemuEAWindow *win = &g_array_index(windows, qemuEAWindow, i);
+        g_autofree char *what = NULL;
+
+        for (j = 0; j < map->nranges; j++) {
+            const qemuEAGuestRange *range = &map->ranges[j];
+
+            if (win->start > range->end || win->end < range->start)
+                continue;
+
+            what = qemuEAWindowDescribe(layout, win);
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("the guest bridge window 0x%1$llx-0x%2$llx for %3$s, which spans the gaps between its BARs, overlaps %4$s at 0x%5$llx-0x%6$llx in the guest, give the BARs addresses on one side of it with <bar> or change the guest's memory or CPU configuration"),
+                           win->start, win->end, what,
+                           range->name, range->start, range->end);
+            return -1;
+        }
+
+        if (i > 0) {
+            const qemuEAWindow *prev = &g_array_index(windows, qemuEAWindow, i - 1);
+            g_autofree char *prevWhat = NULL;
+
+            if (win->start > prev->end)
+                continue;
+
+            what = qemuEAWindowDescribe(layout, win);
+            prevWhat = qemuEAWindowDescribe(layout, prev);
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("the guest bridge window 0x%1$llx-0x%2$llx for %3$s overlaps the guest bridge window 0x%4$llx-0x%5$llx for %6$s, since a window spans the gaps between its BARs; give the BARs addresses with <bar> that keep the windows apart"),
+                           win->start, win->end, what,
+                           prev->start, prev->end, prevWhat);
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
 /* H2: the other endpoints of a fixedBar device's IOMMU group that are
  * assigned to the domain have <fixedBar> too and sit below the same
  * pcie-expander-bus */
@@ -1741,7 +1934,8 @@ qemuEAPrepareDomain(virQEMUDriver *driver,
         }
     }
 
-    if (qemuEACheckOverlaps(ret) < 0)
+    if (qemuEACheckOverlaps(ret) < 0 ||
+        qemuEACheckWindows(map, ret) < 0)
         return -1;
 
     *layout = g_steal_pointer(&ret);
@@ -1775,6 +1969,8 @@ qemuEALayoutFormat(virBuffer *buf,
         g_autofree char *hostAddr = virPCIDeviceAddressAsString(&dev->hostAddr);
 
         virBufferAsprintf(&attrBuf, " host='%s'", hostAddr);
+        if (dev->port >= 0)
+            virBufferAsprintf(&attrBuf, " port='%d'", dev->port);
 
         for (j = 0; j < dev->nbars; j++) {
             const qemuEABAR *bar = &dev->bars[j];
@@ -1837,6 +2033,10 @@ qemuEALayoutParse(xmlXPathContextPtr ctxt,
                            NULLSTR(hostAddr));
             return -1;
         }
+
+        if (virXMLPropInt(devNodes[i], "port", 10, VIR_XML_PROP_NONNEGATIVE,
+                          &dev->port, -1) < 0)
+            return -1;
 
         if ((nbarNodes = virXPathNodeSet("./bar", ctxt, &barNodes)) < 0)
             return -1;
@@ -2057,28 +2257,14 @@ struct _qemuEARange {
 };
 
 
-static gint
-qemuEARangeCompare(gconstpointer a,
-                   gconstpointer b)
-{
-    const qemuEARange *ra = a;
-    const qemuEARange *rb = b;
-
-    if (ra->start < rb->start)
-        return -1;
-    if (ra->start > rb->start)
-        return 1;
-    return 0;
-}
-
-
 /**
  * qemuEABuildMachineProps:
  * @buf: -machine argument being built
  * @layout: placed BARs of the domain, from qemuEAPrepareDomain(), or NULL
  *
  * Append the guest physical ranges QEMU has to keep free for the placed
- * BARs (H4): all of them, sorted by address, adjacent ones merged. They
+ * BARs (H4): the guest bridge windows that forward them (see
+ * qemuEALayoutGetWindows()), sorted by address, adjacent ones merged. They
  * never overlap, qemuEAPrepareDomain() refuses that. Nothing is appended
  * without <fixedBar>.
  */
@@ -2086,30 +2272,25 @@ void
 qemuEABuildMachineProps(virBuffer *buf,
                         const qemuEALayout *layout)
 {
+    g_autoptr(GArray) windows = NULL;
     g_autoptr(GArray) ranges = g_array_new(FALSE, FALSE, sizeof(qemuEARange));
     const char *list = qemuEANames[QEMU_EA_NAME_MACHINE_FIXED_MMIO];
     size_t nmerged = 0;
     size_t i;
-    size_t j;
 
     if (!layout)
         return;
 
-    for (i = 0; i < layout->ndevices; i++) {
-        const qemuEADevice *dev = &layout->devices[i];
+    windows = qemuEALayoutGetWindows(layout);
+    for (i = 0; i < windows->len; i++) {
+        const qemuEAWindow *win = &g_array_index(windows, qemuEAWindow, i);
+        qemuEARange range = { win->start, win->end };
 
-        for (j = 0; j < dev->nbars; j++) {
-            const qemuEABAR *bar = &dev->bars[j];
-            qemuEARange range = { bar->guestStart, bar->guestStart + (bar->size - 1) };
-
-            g_array_append_val(ranges, range);
-        }
+        g_array_append_val(ranges, range);
     }
 
     if (ranges->len == 0)
         return;
-
-    g_array_sort(ranges, qemuEARangeCompare);
 
     for (i = 1; i < ranges->len; i++) {
         qemuEARange *last = &g_array_index(ranges, qemuEARange, nmerged);

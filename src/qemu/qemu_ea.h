@@ -85,6 +85,7 @@ struct _qemuEABAR {
 typedef struct _qemuEADevice qemuEADevice;
 struct _qemuEADevice {
     virPCIDeviceAddress hostAddr;
+    int port;                       /* index of its pcie-root-port, -1 if unknown */
     qemuEABAR *bars;                /* memory BARs in index order */
     size_t nbars;
 };

@@ -1548,8 +1548,9 @@ class Run:
         """For every x-fixed-mmio range, each EA BAR in it lies in exactly
         one memory descriptor of the _CRS of the expander bus above its
         device (ACPI device PCxx, xx its bus_nr), prefetchable exactly when
-        the BAR is, and no other memory descriptor of the ACPI tables
-        overlaps it (PCI0 does not claim it)."""
+        the bridge window the guest forwards it through is (see
+        forwarded_as_prefetchable()), and no other memory descriptor of the
+        ACPI tables overlaps it (PCI0 does not claim it)."""
         tables = qtest.fw_cfg_file("etc/acpi/tables")
         if not tables:
             self.set("_CRS", False, "no fw_cfg file etc/acpi/tables")
@@ -1599,8 +1600,10 @@ class Run:
         if device and len(mine) != 1:
             problems.append("in %d memory descriptors of %s's _CRS"
                             % (len(mine), device))
+        behind_bridge = standin["bus"] not in self.case.pxbs
         for desc in mine:
-            if (desc["type"] == "prefetchable") != kind.endswith("-pref"):
+            if (desc["type"] == "prefetchable") != \
+                    forwarded_as_prefetchable(kind, end, behind_bridge):
                 problems.append("%s's descriptor is %s" % (device,
                                                            desc["type"]))
         others = [d for d in hits if d not in mine]
@@ -1622,6 +1625,17 @@ class Run:
             self.note("    %s: in %s's %s, claimed by no other descriptor"
                       % (what, owner[mine[0]["offset"]],
                          describe_descriptor(mine[0])))
+
+
+def forwarded_as_prefetchable(kind, end, behind_bridge):
+    """Whether a BAR of pci-standin type kind ending at end is forwarded as
+    prefetchable memory: a prefetchable BAR, and behind a bridge (PCI
+    Express all the way here) a 64-bit non-prefetchable BAR above 4 GiB,
+    which the guest routes through the bridge's prefetchable window, the
+    non-prefetchable one being 32-bit."""
+    if kind.endswith("-pref"):
+        return True
+    return behind_bridge and kind.startswith("mem64") and end >= FOUR_GIB
 
 
 # -------------------------------------------------------------- negatives
