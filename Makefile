@@ -1,6 +1,6 @@
 # libvirt 11.3.0 with <fixedBar>, and the QEMU it needs: see README.md.
 
-.PHONY: demo check bench tree export build deps fetch clean
+.PHONY: demo check e2e bench tree export build deps fetch clean
 
 # FORCE=1 (and only 1) lets tree, export and clean discard work.
 force = $(if $(filter 1,$(FORCE)),--force)
@@ -21,6 +21,9 @@ check:
 	@bash tooling/check.sh
 
 # Developer commands (README "Developing").
+e2e:
+	@bash tooling/e2e.sh $(if $(ONLY),--only $(ONLY))
+
 bench:
 	@bash tooling/bench.sh
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README: 'make check').  On a fresh Debian 12
 # machine it installs what it needs, fetches and verifies the pinned
-# tarballs, assembles and builds the trees (libvirt, QEMU), then runs:
+# tarballs, assembles and builds the trees (libvirt, QEMU, Linux), then runs:
 #   - the tooling's own tests (tooling/tests/run.sh);
 #   - the project's own test, for each upstream: the repository's HEAD
 #     reproduces its assembled tree exactly;
@@ -17,7 +17,10 @@
 #   - QEMU's qtests of the contract (QEMU_QTESTS in tooling/upstreams/qemu.conf)
 #     and those of the PCI, q35 and virt code they touch;
 #   - libvirt's fixedBar command lines started in the patched QEMU under
-#     SeaBIOS, OVMF and AAVMF (tooling/qemuargs/).
+#     SeaBIOS, OVMF and AAVMF (tooling/qemuargs/);
+#   - the end-to-end test: guests with the patched and with Debian's stock
+#     Linux kernel booted from what libvirt emits, checking GPA == HPA in
+#     the running guest (tooling/e2e/).
 # It ends with one summary line and fails if anything failed.
 source "$(dirname "$0")/common.sh"
 
@@ -209,6 +212,16 @@ run_qemu_args() {
 }
 
 run_qemu_args
+
+run_e2e() {
+    local log=$CACHE_DIR/test-e2e.log
+    msg "end to end: libvirt, the patched QEMU and the guest kernels"
+    "$TOP/tooling/e2e.sh" >"$log" 2>&1 || true
+    sed -n '/^configuration /,/^(cells/p' "$log" >&2
+    count_project_tests e2e '^e2e: ' 1 "$log"
+}
+
+run_e2e
 
 msg "total time $((SECONDS - start)) s"
 echo "make check: $passed passed, $failed failed, $skipped skipped"
