@@ -3,11 +3,11 @@
 # and the real QEMU driver of the built libvirt, embedded in virsh
 # (qemu:///embed, no daemon), with the project's patched QEMU 10.0.2
 # (tree-qemu/) as the domain's emulator, probed by libvirt like any QEMU.
-# The command line libvirt emits is then started in that QEMU under TCG
-# with SeaBIOS and OVMF (tooling/qemuargs/run.py --argv), and what
-# firmware left is read back: the EA capability, the memory map, the
-# E820 table and the ACPI _CRS of the expander buses.  No guest kernel
-# runs.
+# The domain then boots, under TCG with OVMF, the project's patched Linux
+# 6.12 guest kernel (tree-linux/) and, for contrast, Debian's stock one
+# (tooling/e2e/run.py): the guest shows each device's BARs at their host
+# addresses in /proc/iomem, nested in the windows the kernel opened, and
+# reads and writes them.
 #
 # Two things are simulated, and the output says so where they are used:
 #   - the host's PCI devices: the fake sysfs of tests/libvirpcimock.so
@@ -15,9 +15,10 @@
 #     in one IOMMU group), preloaded into virsh;
 #   - vfio-pci's host side: with no device to assign, each vfio-pci device
 #     runs as pci-standin, an emulated endpoint of the patched QEMU with the
-#     same id, bus, addr, x-ea* properties and the host device's BAR layout.
+#     same id, bus, addr, x-ea* properties and the host device's BAR layout,
+#     one BAR backed by a file the host reads.
 # Everything printed comes from virsh, from the fake sysfs (labelled), from
-# QEMU or from what firmware left in the guest.
+# QEMU or from the guest.
 #
 # With --real ('make demo HOST=real') nothing is simulated: the same steps
 # run against this host's PCI devices (DEVICES=DDDD:BB:SS.F,...) and the
@@ -53,7 +54,7 @@ setup() {
         assemble_and_build libvirt
         "$TOP/tooling/runtime-deps.sh" --installed-qemu
     else
-        assemble_and_build libvirt qemu
+        assemble_and_build libvirt qemu linux
         "$TOP/tooling/runtime-deps.sh"
     fi
 }
@@ -103,7 +104,7 @@ simulated_host() {
     local dev sysfs=$EMBED_SYSFS/sys/bus/pci/devices
     echo "[SIMULATED] libvirt read these host facts from the fake sysfs of"
     echo "tests/libvirpcimock.so ($EMBED_SYSFS):"
-    for dev in 0000:43:00.0 0000:44:00.0; do
+    for dev in 0000:83:00.0 0000:84:00.0; do
         echo
         echo "  $dev -> $(readlink "$sysfs/$dev" | sed 's|^\(\.\./\)*||')"
         echo "    iommu_group $(basename "$(readlink "$sysfs/$dev/iommu_group")")," \
@@ -124,10 +125,14 @@ demo_simulated() {
     echo "          the domain's <emulator>; it runs under TCG"
     echo "firmware: Debian's SeaBIOS $(dpkg-query -W -f='${Version}' seabios) and OVMF $(dpkg-query -W -f='${Version}' ovmf)"
     echo "[SIMULATED] host PCI devices: fake sysfs of tests/libvirpcimock.so"
+    echo "guest:     Linux $(upstream_var linux UP_TITLE | sed 's/^Linux //') with this project's patch (linux/), built"
+    echo "          here ($(upstream_var linux UP_TREE)/), and Debian's stock kernel of that version"
+    echo "          for contrast, both with a busybox initramfs (tooling/e2e/guest/)"
+    echo "[SIMULATED] host PCI devices: fake sysfs of tests/libvirpcimock.so"
     echo "[SIMULATED] vfio-pci's host side: no device is assigned; in QEMU each vfio-pci"
     echo "            device runs as pci-standin, an emulated endpoint with the same id, bus,"
-    echo "            addr, x-ea* properties and the host device's BAR layout (section 6)"
-    echo "Not run:    a guest kernel; section 6 reads what firmware left in the guest"
+    echo "            addr, x-ea* properties and the host device's BAR layout, one BAR"
+    echo "            backed by a file the host reads (section 6)"
 
     section "1. The domain: a GPU and a NIC of one IOMMU group, each with <fixedBar>"
     xml=$(domain_xml gpu-nic)
@@ -183,22 +188,21 @@ demo_simulated() {
     echo "\$ virsh list --all --name"
     virsh list --all --name | sed 's/^/    /'
 
-    section "6. The command line of section 4 in the patched QEMU, with SeaBIOS and OVMF"
-    echo "tooling/qemuargs/run.py starts it under TCG, once per firmware, lets firmware"
-    echo "enumerate PCI, stops the guest and reads what firmware left: config space"
-    echo "through ECAM, 'info mtree', fw_cfg (E820, etc/reserved-memory-end, the ACPI"
-    echo "tables) and query-pci.  [SIMULATED] each vfio-pci device runs as pci-standin"
-    echo "with the host device's BARs from the fake sysfs; the changes made to the"
-    echo "command line are listed first.  No guest kernel runs."
+    section "6. The domain boots: GPA == HPA inside the running guest"
+    echo "tooling/e2e/run.py defines the domain again with a guest kernel, a busybox"
+    echo "initramfs and a serial console added, and OVMF as firmware, takes the command"
+    echo "line libvirt emits for it, starts it in the patched QEMU under TCG (the"
+    echo "changes to the command line: [SIMULATED] vfio-pci runs as pci-standin with"
+    echo "the host device's BARs, one of them backed by a file; the harness's QMP socket"
+    echo "instead of libvirt's monitor), and checks what the guest printed. Once with"
+    echo "the patched kernel, once with Debian's stock kernel, which must fail."
     echo
-    echo "\$ tooling/qemuargs/run.py --argv gpu-nic.argv --xml gpu-nic.dumpxml.xml --firmware seabios,ovmf"
-    /usr/bin/python3 "$TOP/tooling/qemuargs/run.py" --argv "$argv" --xml "$dumpxml" \
-        --firmware seabios,ovmf
+    echo "\$ tooling/e2e/run.py --domain gpu-nic.xml --only x86_64-ovmf --show"
+    "$TOP/tooling/e2e.sh" --workdir "$WORK/e2e" --domain "$DEMO/gpu-nic.xml" \
+        --only x86_64-ovmf --show
     echo
-    echo "KNOWN is a documented firmware limit (qemu/README.md, \"Limits\"): OVMF places"
-    echo "the 32-bit BARs and windows of the other devices without regard to reserved"
-    echo "ranges, so they can land in a fixed range below 4 GiB (and then in the _CRS"
-    echo "of their bus); run.py reports such overlaps as KNOWN, any other as FAIL."
+    echo "The table is the same check 'make check' runs for SeaBIOS, OVMF and AAVMF"
+    echo "(make e2e); the stock kernel's FAIL cells are the expected ones."
 
     virsh undefine gpu-nic >/dev/null
 }
