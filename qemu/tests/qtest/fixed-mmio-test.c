@@ -447,11 +447,21 @@ static void check_no_crs(const uint8_t *tables, size_t len, uint64_t lo,
     }
 }
 
-/*
- * Three EA devices below a pxb: behind a root port, behind a switch
- * downstream port, with prefetchable 64-bit, non-prefetchable 32-bit and
- * prefetchable 32-bit BARs.  Firmware did not run, so nothing is enabled.
- */
+/* Start QEMU with @args and return its ACPI tables (fw_cfg etc/acpi/tables) */
+static uint8_t *acpi_tables_of(const char *args,
+                               QFWCFG *(*fw_cfg_init)(QTestState *),
+                               void (*fw_cfg_uninit)(QFWCFG *), size_t *len)
+{
+    QTestState *qts = start_qemu(args);
+    QFWCFG *fw_cfg = fw_cfg_init(qts);
+    uint8_t *tables = read_fw_cfg_file(fw_cfg, "etc/acpi/tables", len);
+
+    g_assert_nonnull(tables);
+    fw_cfg_uninit(fw_cfg);
+    qtest_quit(qts);
+    return tables;
+}
+
 /*
  * Start @machine with @extra options and an expander bus (bus number
  * @pxb_nr) holding: root port rp0 with a stand-in whose 1 GiB 64-bit
@@ -460,7 +470,7 @@ static void check_no_crs(const uint8_t *tables, size_t len, uint64_t lo,
  * 32-bit prefetchable BAR0 at @bar2 + 16 MiB.  x-fixed-mmio covers them.
  * Check that each BAR is in the expander bus's _CRS and that no _CRS
  * claims the @unclaimed ranges (pairs of first and last address, ending
- * with 0, 0).
+ * with 0, 0).  Firmware does not run, so nothing is enabled.
  */
 static void test_crs(const char *machine, const char *extra,
                      const char *pxb_nr,
@@ -484,15 +494,9 @@ static void test_crs(const char *machine, const char *extra,
         " -device pci-standin,bus=dp,bar0-size=0x200000,"
         "bar0-type=mem32-pref,x-ea=on,x-ea-bar0-addr=0x%" PRIx64,
         machine, bar0, bar2, extra, pxb_nr, bar0, bar2, bar0b);
-    QTestState *qts;
-    QFWCFG *fw_cfg;
-    g_autofree uint8_t *tables = NULL;
     size_t len;
-
-    qts = start_qemu(args);
-    fw_cfg = fw_cfg_init(qts);
-    tables = read_fw_cfg_file(fw_cfg, "etc/acpi/tables", &len);
-    g_assert_nonnull(tables);
+    g_autofree uint8_t *tables = acpi_tables_of(args, fw_cfg_init,
+                                                fw_cfg_uninit, &len);
 
     check_crs(tables, len, bar0, 0x40000000, true);
     check_crs(tables, len, bar2, 0x100000, false);
@@ -500,9 +504,6 @@ static void test_crs(const char *machine, const char *extra,
     for (; unclaimed && unclaimed[1]; unclaimed += 2) {
         check_no_crs(tables, len, unclaimed[0], unclaimed[1]);
     }
-
-    fw_cfg_uninit(fw_cfg);
-    qtest_quit(qts);
 }
 
 /*
@@ -530,21 +531,12 @@ static void test_crs_window(const char *machine, const char *extra,
         "bar4-type=mem32,x-ea=on,x-ea-bar0-addr=0x%" PRIx64
         ",x-ea-bar2-addr=0x%" PRIx64 ",x-ea-bar4-addr=0x%" PRIx64,
         machine, high, low, extra, pxb_nr, high, high + 0x2000000, low);
-    QTestState *qts;
-    QFWCFG *fw_cfg;
-    g_autofree uint8_t *tables = NULL;
     size_t len;
-
-    qts = start_qemu(args);
-    fw_cfg = fw_cfg_init(qts);
-    tables = read_fw_cfg_file(fw_cfg, "etc/acpi/tables", &len);
-    g_assert_nonnull(tables);
+    g_autofree uint8_t *tables = acpi_tables_of(args, fw_cfg_init,
+                                                fw_cfg_uninit, &len);
 
     check_crs(tables, len, high, 0x4000000, true);
     check_crs(tables, len, low, 0x100000, false);
-
-    fw_cfg_uninit(fw_cfg);
-    qtest_quit(qts);
 }
 
 /* arm virt's fw_cfg: data at +0, big-endian selector at +8 */
