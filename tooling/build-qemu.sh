@@ -28,8 +28,7 @@ v = tuple(int(x) for x in m.version("meson").split(".")[:2])
 m.version("pycotap")
 raise SystemExit(0 if v >= (1, 5) else 1)
 PY
-    codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-    [ -n "$codename" ] || die "cannot tell the Debian release from /etc/os-release"
+    codename=$(debian_codename)
     archive=$(debian_archive)
     aptdir=$CACHE_DIR/apt-qemu-tools
     private_apt_state "$aptdir" < <(echo "deb $archive $codename-backports main")

@@ -259,6 +259,14 @@ commit_project_changes() {
 SANITIZER_TESTS=(qemuxmlconftest virpcieatest virschematest qemuhotplugtest
     domaincapstest qemuxmlactivetest qemueatest)
 
+# The Debian release of this machine (bookworm), from /etc/os-release.
+debian_codename() {
+    local codename
+    codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+    [ -n "$codename" ] || die "cannot tell the Debian release from /etc/os-release"
+    printf '%s\n' "$codename"
+}
+
 # The Debian archive to use, as "[apt options] URI" for apt source entries.
 # FIXEDBAR_DEBIAN_ARCHIVE sets it (a local mirror; the tooling tests use a
 # file: archive); by default it is the Debian archive the machine's apt

@@ -37,8 +37,7 @@ fetch_debs() {
             want+=("linux-image-${stock_abi}-${debarch}-unsigned:$debarch=$linux_version")
     done
     [ ${#want[@]} -ne 0 ] || return 0
-    codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-    [ -n "$codename" ] || die "cannot tell the Debian release from /etc/os-release"
+    codename=$(debian_codename)
     archive=$(debian_archive)
     aptdir=$CACHE_DIR/apt-e2e
     private_apt_state "$aptdir" < <(

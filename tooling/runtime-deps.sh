@@ -40,8 +40,7 @@ qemu_recent() {
 install_qemu() {
     local codename archive aptdir
     need_root "installing QEMU $QEMU_MIN"
-    codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-    [ -n "$codename" ] || die "cannot tell the Debian release from /etc/os-release"
+    codename=$(debian_codename)
     archive=$(debian_archive)
     aptdir=$CACHE_DIR/apt-qemu
     private_apt_state "$aptdir" < <(
