@@ -339,6 +339,8 @@ class Run:
         argv = list(self.case.argv)
         for standin in self.case.standins:
             self.add_backing(argv, standin)
+        with open(os.path.join(self.dir, "changes.txt"), "w") as f:
+            f.write("\n".join(self.case.changes.lines) + "\n")
         return argv
 
     def add_backing(self, argv, standin):
@@ -587,6 +589,11 @@ class Run:
         bdf, _, _ = self.guest_device(standin)
         if bdf is None:
             return
+        print("%s/%s: the changes made to libvirt's command line (besides "
+              "the harness's QMP socket):" % (self.config.name,
+                                             self.kernel_name), file=out)
+        for line in self.case.changes.lines:
+            print(line, file=out)
         print("%s (host %s) is %s in the guest. Its BARs in the guest's "
               "/proc/iomem, with the windows around them:" % (
                   standin["id"], standin["host"], bdf), file=out)

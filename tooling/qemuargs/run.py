@@ -391,8 +391,8 @@ class Case:
         if opt == "-chardev" and val and "id=charmonitor" in val:
             self.changes.add("dropped libvirt's monitor chardev",
                              old=show(opt, val),
-                             why="fd passed by libvirt; replaced by the "
-                                 "harness's QMP socket")
+                             why="libvirt's own monitor connection; "
+                                 "replaced by the harness's QMP socket")
             return None
         if opt == "-accel" and val == "kvm":
             self.changes.add("accelerator", old=show(opt, val),
