@@ -1097,7 +1097,8 @@ qemuEAGuestMapAdd(qemuEAGuestMap *map,
 
 /* Whether the guest CPU is an AMD one. Under KVM, QEMU gives every CPU
  * model the host's vendor unless <model vendor_id> sets one; under TCG the
- * model's vendor counts, and QEMU's default model qemu64 is an AMD one. */
+ * model's vendor counts, and QEMU's default model qemu64 and its max CPU
+ * (<cpu mode='maximum'>) are AMD ones. */
 static bool
 qemuEAGuestCPUIsAMD(const virDomainDef *def,
                     const virCPUDef *hostCPU)
@@ -1106,6 +1107,11 @@ qemuEAGuestCPUIsAMD(const virDomainDef *def,
 
     if (def->cpu && def->cpu->vendor_id)
         return STREQ(def->cpu->vendor_id, "AuthenticAMD");
+
+    /* QEMU's max CPU has the host's vendor under KVM, AMD's under TCG */
+    if (def->virtType != VIR_DOMAIN_VIRT_KVM &&
+        def->cpu && def->cpu->mode == VIR_CPU_MODE_MAXIMUM)
+        return true;
 
     if (def->virtType == VIR_DOMAIN_VIRT_KVM ||
         (def->cpu && def->cpu->mode != VIR_CPU_MODE_CUSTOM)) {
