@@ -577,34 +577,33 @@ struct _qemuEAPlacedDevice {
 
 
 /* What a device is grouped by. The host is read best-effort: the domain
- * may be defined on a host other than the one it runs on. */
+ * may be defined on a host other than the one it runs on, so nothing
+ * found is no error. */
 static void
 qemuEAGetGroupKey(virDomainHostdevDef *hostdev,
                   qemuEAGroupKey *key)
 {
     virPCIDeviceAddress *addr = &hostdev->source.subsys.u.pci.addr;
-    g_autofree char *reason = NULL;
     int group;
 
     if (virPCIEAGetRootBus(addr, &key->domain, &key->id) == 0) {
         key->kind = QEMU_EA_GROUP_ROOT_BUS;
         return;
     }
-    reason = g_strdup(virGetLastErrorMessage());
-    virResetLastError();
 
     if ((group = virPCIDeviceAddressGetIOMMUGroupNum(addr)) >= 0) {
-        VIR_DEBUG("Grouping PCI device %04x:%02x:%02x.%x by IOMMU group: %s",
-                  addr->domain, addr->bus, addr->slot, addr->function, reason);
+        VIR_DEBUG("Grouping PCI device %04x:%02x:%02x.%x by IOMMU group: no host bridge found",
+                  addr->domain, addr->bus, addr->slot, addr->function);
         key->kind = QEMU_EA_GROUP_IOMMU;
         key->domain = 0;
         key->id = group;
         return;
     }
+    /* only a symlink that exists but cannot be resolved is reported */
     virResetLastError();
 
-    VIR_WARN("Cannot find the host root complex or IOMMU group of PCI device %04x:%02x:%02x.%x, placing it alone: %s",
-             addr->domain, addr->bus, addr->slot, addr->function, reason);
+    VIR_DEBUG("Cannot find the host root complex or IOMMU group of PCI device %04x:%02x:%02x.%x, placing it alone",
+              addr->domain, addr->bus, addr->slot, addr->function);
     key->kind = QEMU_EA_GROUP_DEVICE;
     key->domain = addr->domain;
     key->id = (addr->bus << 8) | (addr->slot << 3) | addr->function;
@@ -681,9 +680,42 @@ qemuEAGetGuestCell(const virDomainDef *def,
 }
 
 
-/* An existing EA pxb that holds a device with @key, or NULL */
+/* A fixedBar device that already sits below an EA pxb */
+typedef struct _qemuEAPlacedGroup qemuEAPlacedGroup;
+struct _qemuEAPlacedGroup {
+    virDomainControllerDef *pxb;
+    qemuEAGroupKey key;
+};
+
+
+/* The fixedBar devices of @def below an EA pxb, each with its group key */
+static GArray *
+qemuEAGetPlacedGroups(virDomainDef *def)
+{
+    GArray *placed = g_array_new(FALSE, FALSE, sizeof(qemuEAPlacedGroup));
+    size_t i;
+
+    for (i = 0; i < def->nhostdevs; i++) {
+        virDomainHostdevDef *hostdev = def->hostdevs[i];
+        virDomainControllerDef *port;
+        qemuEAPlacedGroup group = { 0 };
+
+        if (!hostdev->fixedBar ||
+            !(port = qemuEAGetParent(def, hostdev->info)) ||
+            !(group.pxb = qemuEAGetPortPxb(def, port)))
+            continue;
+
+        qemuEAGetGroupKey(hostdev, &group.key);
+        g_array_append_val(placed, group);
+    }
+
+    return placed;
+}
+
+
+/* The EA pxb of @placed that holds a device with @key, or NULL */
 static virDomainControllerDef *
-qemuEAFindGroupPxb(virDomainDef *def,
+qemuEAFindGroupPxb(GArray *placed,
                    const qemuEAGroupKey *key)
 {
     size_t i;
@@ -692,20 +724,11 @@ qemuEAFindGroupPxb(virDomainDef *def,
     if (key->kind == QEMU_EA_GROUP_DEVICE)
         return NULL;
 
-    for (i = 0; i < def->nhostdevs; i++) {
-        virDomainHostdevDef *hostdev = def->hostdevs[i];
-        virDomainControllerDef *port;
-        virDomainControllerDef *pxb;
-        qemuEAGroupKey other;
+    for (i = 0; i < placed->len; i++) {
+        qemuEAPlacedGroup *group = &g_array_index(placed, qemuEAPlacedGroup, i);
 
-        if (!hostdev->fixedBar ||
-            !(port = qemuEAGetParent(def, hostdev->info)) ||
-            !(pxb = qemuEAGetPortPxb(def, port)))
-            continue;
-
-        qemuEAGetGroupKey(hostdev, &other);
-        if (qemuEAGroupKeyCompare(key, &other) == 0)
-            return pxb;
+        if (qemuEAGroupKeyCompare(key, &group->key) == 0)
+            return group->pxb;
     }
 
     return NULL;
@@ -829,6 +852,7 @@ int
 qemuEAAssignPlacement(virDomainDef *def)
 {
     g_autofree qemuEAPlacedDevice *devices = NULL;
+    g_autoptr(GArray) placed = NULL;
     size_t ndevices = 0;
     virDomainControllerDef *pxb = NULL;
     size_t i;
@@ -868,9 +892,12 @@ qemuEAAssignPlacement(virDomainDef *def)
     for (i = 0; i < ndevices; i++) {
         qemuEAPlacedDevice *dev = &devices[i];
 
-        /* the first device of each group finds or adds its pxb */
+        /* the first device of each group finds or adds its pxb; the
+         * devices placed before are looked up once */
         if (i == 0 || qemuEAGroupKeyCompare(&dev->key, &devices[i - 1].key) != 0) {
-            if (!(pxb = qemuEAFindGroupPxb(def, &dev->key))) {
+            if (!placed)
+                placed = qemuEAGetPlacedGroups(def);
+            if (!(pxb = qemuEAFindGroupPxb(placed, &dev->key))) {
                 size_t j;
                 int numaNode = dev->numaNode;
 

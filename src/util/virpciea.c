@@ -329,7 +329,8 @@ virPCIEAParseConfigBARs(const char *devName,
  * path, for example "pci0000:40" in
  * "/sys/devices/pci0000:40/0000:40:01.0/0000:41:00.0".
  *
- * Returns 0 on success, -1 on error (reported).
+ * Returns 0 on success, -1 if @path names no host bridge (not reported,
+ * logged at debug level).
  */
 int
 virPCIEAParseRootBus(const char *devName,
@@ -361,9 +362,8 @@ virPCIEAParseRootBus(const char *devName,
         return 0;
     }
 
-    virReportError(VIR_ERR_INTERNAL_ERROR,
-                   _("Cannot find the host bridge of PCI device '%1$s' in its sysfs path '%2$s'"),
-                   devName, path);
+    VIR_DEBUG("No host bridge of PCI device %s in its sysfs path %s",
+              devName, path);
     return -1;
 }
 
@@ -480,9 +480,12 @@ virPCIEAGetBARs(const virPCIDeviceAddress *addr,
  * @bus: filled with the root bus number of the device's host bridge
  *
  * Finds the host bridge (root complex) the device at @addr sits below,
- * however many bridges and switches are in between.
+ * however many bridges and switches are in between.  Callers use it to
+ * place devices best-effort (the device may not exist on this host), so
+ * not finding it is not an error.
  *
- * Returns 0 on success, -1 on error (reported).
+ * Returns 0 on success, -1 if the host bridge cannot be found (not
+ * reported, the reason is logged at debug level).
  */
 int
 virPCIEAGetRootBus(const virPCIDeviceAddress *addr,
@@ -497,9 +500,8 @@ virPCIEAGetRootBus(const virPCIDeviceAddress *addr,
         return -1;
 
     if (!(path = virFileCanonicalizePath(link))) {
-        virReportSystemError(errno,
-                             _("Unable to resolve the sysfs path of PCI device '%1$s'"),
-                             devName);
+        VIR_DEBUG("Cannot resolve the sysfs path %s of PCI device %s: %s",
+                  link, devName, g_strerror(errno));
         return -1;
     }
 
@@ -569,8 +571,7 @@ virPCIEAGetRootBus(const virPCIDeviceAddress *addr G_GNUC_UNUSED,
                    unsigned int *domain G_GNUC_UNUSED,
                    unsigned int *bus G_GNUC_UNUSED)
 {
-    virReportError(VIR_ERR_OPERATION_UNSUPPORTED, "%s",
-                   _("Finding the host bridge of a PCI device is not supported on this platform"));
+    VIR_DEBUG("Finding the host bridge of a PCI device is not supported on this platform");
     return -1;
 }
 
