@@ -29,10 +29,11 @@ Debian's stock 6.12 image):
     other BAR answers with pci-standin's signature.
 
 The patched kernel must pass every cell.  The stock kernel must fail where
-the seed thread predicts (x86: the device cannot be enabled; both: the root
-port's window does not forward the BARs, so nothing reaches the device): a
-stock run that passes is a failure, since the test would then not show
-that the kernel change is what makes it work.
+the seed thread predicts: the root port's window does not forward the
+BARs, so nothing reaches the device, and the device cannot be enabled (on
+x86 its resources stay unassigned; on aarch64 the GPU's non-prefetchable
+BAR finds no window).  A stock run that passes is a failure, since the
+test would then not show that the kernel change is what makes it work.
 
 Prints the table, one "ok e2e/CONFIG/KERNEL" or "FAIL ..." line per run,
 and "e2e: N passed, M failed"; exits non-zero on any unexpected cell.
@@ -168,6 +169,8 @@ def guest_domain(config, name, kernel, initrd, nvram, out):
         emulator = ET.Element("emulator")
         devices.insert(0, emulator)
     emulator.text = config.qemu
+    # A panicking guest (panic=-1) ends the run instead of rebooting
+    ET.SubElement(dom, "on_reboot").text = "destroy"
     ET.SubElement(devices, "controller", type="usb", model="none")
     ET.SubElement(devices, "serial", type="pty")
     ET.SubElement(devices, "memballoon", model="none")
@@ -187,9 +190,13 @@ class Guest:
         self.mmap = {}      # (bdf, bar) -> dict or error text
         self.iomem = []     # (depth, start, end, name)
         self.began = self.ended = False
+        self.garbled = []   # "FB " lines kernel messages broke up
         for line in console.splitlines():
             if line.startswith("FB "):
-                self.parse(line[3:])
+                try:
+                    self.parse(line[3:])
+                except (ValueError, KeyError, IndexError, AttributeError):
+                    self.garbled.append(line)
 
     def parse(self, line):
         words = line.split()
@@ -398,20 +405,23 @@ class Run:
             if not ptys:
                 raise Failure("no pty for the guest's serial console")
             fd = os.open(ptys[0], os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-            tty.setraw(fd)
-            qmp.cmd("cont")
-            deadline = time.monotonic() + BOOT_TIMEOUT
-            while b"FB end" not in console and time.monotonic() < deadline:
-                if proc.poll() is not None:
-                    self.exit_status = proc.returncode
-                    break
-                ready, _, _ = select.select([fd], [], [], 0.5)
-                if ready:
-                    try:
-                        console += os.read(fd, 65536)
-                    except OSError:
-                        time.sleep(0.1)
-            os.close(fd)
+            try:
+                tty.setraw(fd)
+                qmp.cmd("cont")
+                deadline = time.monotonic() + BOOT_TIMEOUT
+                while b"FB end" not in console and \
+                        time.monotonic() < deadline:
+                    if proc.poll() is not None:
+                        self.exit_status = proc.returncode
+                        break
+                    ready, _, _ = select.select([fd], [], [], 0.5)
+                    if ready:
+                        try:
+                            console += os.read(fd, 65536)
+                        except OSError:
+                            time.sleep(0.1)
+            finally:
+                os.close(fd)
             try:
                 qmp.cmd("quit")
             except (RuntimeError, OSError):
@@ -423,9 +433,9 @@ class Run:
                 proc.wait()
             log.close()
             listener.close()
-        text = console.decode("utf-8", "replace").replace("\r", "")
-        with open(os.path.join(self.dir, "console.log"), "w") as f:
-            f.write(text)
+            text = console.decode("utf-8", "replace").replace("\r", "")
+            with open(os.path.join(self.dir, "console.log"), "w") as f:
+                f.write(text)
         return text
 
     def qemu_log(self):
@@ -455,6 +465,15 @@ class Run:
                 raise Failure("the guest did not finish in %d s (console: %s)"
                               % (BOOT_TIMEOUT,
                                  os.path.join(self.dir, "console.log")))
+            for line in self.guest.garbled:
+                self.notes.append("a guest line kernel messages broke up: "
+                                  + line)
+            # libvirt's x-ea-barN-addr against the host's sysfs (or the
+            # domain's <bar>, which qemuargs lists as "override")
+            for mismatch in self.case.mismatches:
+                if not mismatch.startswith("override "):
+                    self.fail("addresses", "libvirt's address is not the "
+                              "host's: " + mismatch)
             for standin in self.case.standins:
                 self.check_standin(standin)
         except (Failure, OSError, RuntimeError, subprocess.SubprocessError,
@@ -546,6 +565,14 @@ class Run:
         elif pxb not in names[1:]:
             self.fail("windows", "%s BAR%d: %s is not inside the expander "
                       "bus's window (%s)" % (who, bar, own, pxb))
+        else:
+            # the window the guest set is one libvirt reserved
+            start, end, _ = chain[0]
+            if not any(base <= start and end < base + size
+                       for base, size in self.case.fixed_mmio):
+                self.fail("windows", "%s BAR%d: the window %s-%s of %s lies "
+                          "in no x-fixed-mmio range" % (
+                              who, bar, qa.hexs(start), qa.hexs(end), own))
 
     def check_data(self, who, sid, bdf, bar, addr):
         got = self.guest.mmap.get((bdf, bar))

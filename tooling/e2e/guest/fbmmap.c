@@ -50,7 +50,7 @@ int main(int argc, char **argv)
     volatile uint64_t *bar;
     uint64_t before[WORDS], pattern[WORDS], after[WORDS];
     unsigned long long address;
-    char text[sizeof(pattern) + 1];
+    char text[sizeof(pattern) + 1] = { 0 };
     int fd, i;
 
     if (argc != 3) {
