@@ -1782,7 +1782,7 @@ qemuEACheckWindows(const qemuEAGuestMap *map,
 
             what = qemuEAWindowDescribe(layout, win);
             virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                           _("the guest bridge window 0x%1$llx-0x%2$llx for %3$s, which spans the gaps between its BARs, overlaps %4$s at 0x%5$llx-0x%6$llx in the guest, give the BARs addresses on one side of it with <bar> or change the guest's memory or CPU configuration"),
+                           _("the guest bridge window 0x%1$llx-0x%2$llx for %3$s overlaps %4$s at 0x%5$llx-0x%6$llx in the guest; the window runs from the lowest to the highest of these BARs in units of 1 MiB, so move the BARs with <bar> until it avoids that range, or change the guest's memory or CPU configuration"),
                            win->start, win->end, what,
                            range->name, range->start, range->end);
             return -1;
@@ -1798,7 +1798,7 @@ qemuEACheckWindows(const qemuEAGuestMap *map,
             what = qemuEAWindowDescribe(layout, win);
             prevWhat = qemuEAWindowDescribe(layout, prev);
             virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                           _("the guest bridge window 0x%1$llx-0x%2$llx for %3$s overlaps the guest bridge window 0x%4$llx-0x%5$llx for %6$s, since a window spans the gaps between its BARs; give the BARs addresses with <bar> that keep the windows apart"),
+                           _("the guest bridge window 0x%1$llx-0x%2$llx for %3$s overlaps the guest bridge window 0x%4$llx-0x%5$llx for %6$s; a window runs from the lowest to the highest of its BARs in units of 1 MiB, so give the BARs addresses with <bar> that keep the windows apart"),
                            win->start, win->end, what,
                            prev->start, prev->end, prevWhat);
             return -1;

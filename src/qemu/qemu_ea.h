@@ -85,7 +85,8 @@ struct _qemuEABAR {
 typedef struct _qemuEADevice qemuEADevice;
 struct _qemuEADevice {
     virPCIDeviceAddress hostAddr;
-    int port;                       /* index of its pcie-root-port, -1 if unknown */
+    int port;                       /* index of the controller it is plugged
+                                     * into (its pcie-root-port), -1 if unknown */
     qemuEABAR *bars;                /* memory BARs in index order */
     size_t nbars;
 };
