@@ -46,10 +46,8 @@ check_config() {
 }
 
 for guest in "${LINUX_GUESTS[@]}"; do
-    read -r _ karch cross image <<<"$guest"
+    read -r _ karch srcarch _ cross image <<<"$guest"
     [ "$cross" = - ] && cross=
-    srcarch=$karch
-    [ "$karch" = x86_64 ] && srcarch=x86
     BUILD_ARCH=$BUILD/$karch
     mkdir -p "$BUILD_ARCH"
     mapfile -t frags < <(fragments "$karch" "$srcarch")

@@ -57,10 +57,8 @@ fetch_debs() {
 
 fetch_debs
 for guest in "${guests[@]}"; do
-    read -r debarch karch cross _ <<<"$guest"
+    read -r debarch _ _ arch cross _ <<<"$guest"
     [ "$cross" = - ] && cross=
-    arch=$karch
-    [ "$karch" = arm64 ] && arch=aarch64
     dir=$GUEST/$arch
     rm -rf "$dir"
     mkdir -p "$dir" "$GUEST/stock"
