@@ -557,6 +557,51 @@ testHostFacts(const void *opaque)
 }
 
 
+struct testCountData {
+    bool rootBus;               /* count below a host bridge, else in a group */
+    unsigned int domain;        /* host bridge */
+    unsigned int bus;
+    unsigned int group;         /* IOMMU group */
+    int count;                  /* expected endpoints, -1 if not listable */
+};
+
+
+static int
+testCountEndpoints(const void *opaque)
+{
+    const struct testCountData *data = opaque;
+    size_t count = 0;
+    int rc;
+
+    if (data->rootBus)
+        rc = virPCIEACountRootBusEndpoints(data->domain, data->bus, &count);
+    else
+        rc = virPCIEACountIOMMUGroupEndpoints(data->group, &count);
+
+    /* counting is best-effort: nothing is ever reported */
+    if (virGetLastErrorCode() != VIR_ERR_OK) {
+        VIR_TEST_DEBUG("unexpected error '%s'", virGetLastErrorMessage());
+        virResetLastError();
+        return -1;
+    }
+
+    if (rc < 0) {
+        if (data->count >= 0) {
+            VIR_TEST_DEBUG("cannot count, expected %d", data->count);
+            return -1;
+        }
+        return 0;
+    }
+
+    if ((int)count != data->count) {
+        VIR_TEST_DEBUG("counted %zu endpoints, expected %d", count, data->count);
+        return -1;
+    }
+
+    return 0;
+}
+
+
 /* The BARs of the fixtures in virpcimock.c, as read through it */
 static const virPCIEABAR gpuHostBARs[] = {
     { .idx = 0, .start = 0xfa000000ULL, .busStart = 0xfa000000ULL,
@@ -897,6 +942,38 @@ mymain(void)
     DO_TEST_HOST_FACTS(0x0000, 0x21, 0x00, 0, true, 0x0000, 0x21, -1);
     DO_TEST_HOST_FACTS(0x0000, 0x46, 0x00, 0, false, 0, 0, -1);
     DO_TEST_HOST_FACTS(0x0000, 0x7f, 0x1f, 7, false, 0, 0, -1);
+
+# define DO_TEST_COUNT_ROOT_BUS(_domain, _bus, _count) \
+    do { \
+        struct testCountData data = { \
+            .rootBus = true, .domain = _domain, .bus = _bus, .count = _count, \
+        }; \
+        g_autofree char *label = NULL; \
+        label = g_strdup_printf("endpoints below pci%04x:%02x", _domain, _bus); \
+        if (virTestRun(label, testCountEndpoints, &data) < 0) \
+            ret = -1; \
+    } while (0)
+
+# define DO_TEST_COUNT_GROUP(_group, _count) \
+    do { \
+        struct testCountData data = { .group = _group, .count = _count }; \
+        if (virTestRun("endpoints in IOMMU group " #_group, \
+                       testCountEndpoints, &data) < 0) \
+            ret = -1; \
+    } while (0)
+
+    /* the switches above them are not fixture devices */
+    DO_TEST_COUNT_ROOT_BUS(0x0000, 0x40, 2);
+    DO_TEST_COUNT_ROOT_BUS(0x0000, 0xc0, 4);
+    /* four functions, and a bridge on a root bus of its own */
+    DO_TEST_COUNT_ROOT_BUS(0x0005, 0x90, 4);
+    DO_TEST_COUNT_ROOT_BUS(0x0005, 0x80, 0);
+    DO_TEST_COUNT_ROOT_BUS(0x0000, 0xfe, 0);
+    DO_TEST_COUNT_GROUP(7, 4);
+    DO_TEST_COUNT_GROUP(40, 2);
+    /* a bridge alone */
+    DO_TEST_COUNT_GROUP(4, 0);
+    DO_TEST_COUNT_GROUP(999, -1);
 
     return ret == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -735,91 +735,302 @@ qemuEAFindGroupPxb(GArray *placed,
 }
 
 
-/* Add a pcie-root-port with hotplug off at the lowest free slot of @pxb
- * and plug @hostdev into it. */
-static int
-qemuEAAddPort(virDomainDef *def,
-              virDomainControllerDef *pxb,
-              virDomainHostdevDef *hostdev)
+/* The pcie-root-port at the lowest address on @pxb that has nothing
+ * plugged into it, as a device detached from the definition leaves it, or NULL;
+ * @used has the bus of every PCI address in use set. */
+static virDomainControllerDef *
+qemuEAFindFreePort(const virDomainDef *def,
+                   const virDomainControllerDef *pxb,
+                   virBitmap *used)
 {
-    virDomainControllerDef *port;
-    bool used[VIR_PCI_ADDRESS_SLOT_LAST + 1] = { false };
-    unsigned int slot;
+    virDomainControllerDef *found = NULL;
     size_t i;
 
     for (i = 0; i < def->ncontrollers; i++) {
-        const virDomainDeviceInfo *info = &def->controllers[i]->info;
+        virDomainControllerDef *port = def->controllers[i];
 
-        if (info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
-            info->addr.pci.bus == pxb->idx &&
-            info->addr.pci.slot <= VIR_PCI_ADDRESS_SLOT_LAST)
-            used[info->addr.pci.slot] = true;
+        if (port->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
+            port->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT ||
+            port->info.type != VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI ||
+            port->info.addr.pci.bus != pxb->idx ||
+            port->idx < 0 || port->idx >= QEMU_EA_MAX_PCI_BUSES ||
+            virBitmapIsBitSet(used, port->idx))
+            continue;
+
+        if (!found ||
+            port->info.addr.pci.slot < found->info.addr.pci.slot ||
+            (port->info.addr.pci.slot == found->info.addr.pci.slot &&
+             port->info.addr.pci.function < found->info.addr.pci.function))
+            found = port;
     }
 
-    for (slot = 0; slot <= VIR_PCI_ADDRESS_SLOT_LAST && used[slot]; slot++)
-        ;
+    return found;
+}
 
-    if (slot > VIR_PCI_ADDRESS_SLOT_LAST) {
-        g_autofree char *hostAddr = NULL;
 
-        hostAddr = virPCIDeviceAddressAsString(&hostdev->source.subsys.u.pci.addr);
-        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                       _("cannot place host device %1$s with <fixedBar>: pcie-expander-bus with index %2$d has no free slot for another pcie-root-port"),
-                       hostAddr, pxb->idx);
-        return -1;
+/* Plug @hostdev into a free pcie-root-port of @pxb, else into a new one
+ * with hotplug off at the lowest free slot of @pxb; @used has the bus of
+ * every PCI address in use set and gets the port's. */
+static int
+qemuEAAddPort(virDomainDef *def,
+              virDomainControllerDef *pxb,
+              virDomainHostdevDef *hostdev,
+              virBitmap *used)
+{
+    virDomainControllerDef *port;
+    bool usedSlots[VIR_PCI_ADDRESS_SLOT_LAST + 1] = { false };
+    unsigned int slot;
+    size_t i;
+
+    if (!(port = qemuEAFindFreePort(def, pxb, used))) {
+        for (i = 0; i < def->ncontrollers; i++) {
+            const virDomainDeviceInfo *info = &def->controllers[i]->info;
+
+            if (info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
+                info->addr.pci.bus == pxb->idx &&
+                info->addr.pci.slot <= VIR_PCI_ADDRESS_SLOT_LAST)
+                usedSlots[info->addr.pci.slot] = true;
+        }
+
+        for (slot = 0; slot <= VIR_PCI_ADDRESS_SLOT_LAST && usedSlots[slot]; slot++)
+            ;
+
+        if (slot > VIR_PCI_ADDRESS_SLOT_LAST) {
+            g_autofree char *hostAddr = NULL;
+
+            hostAddr = virPCIDeviceAddressAsString(&hostdev->source.subsys.u.pci.addr);
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("cannot place host device %1$s with <fixedBar>: all 32 slots of pcie-expander-bus with index %2$d are taken, and placement puts one pcie-root-port in each; place the device by hand in a pcie-root-port at a function of a taken slot, or detach a device of the same host root complex or IOMMU group"),
+                           hostAddr, pxb->idx);
+            return -1;
+        }
+
+        port = virDomainDefAddController(def, VIR_DOMAIN_CONTROLLER_TYPE_PCI,
+                                         qemuDomainGetMaxPCIControllerIndex(def) + 1,
+                                         VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT);
+        port->opts.pciopts.hotplug = VIR_TRISTATE_SWITCH_OFF;
+        port->info.type = VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI;
+        port->info.addr.pci.bus = pxb->idx;
+        port->info.addr.pci.slot = slot;
     }
-
-    port = virDomainDefAddController(def, VIR_DOMAIN_CONTROLLER_TYPE_PCI,
-                                     qemuDomainGetMaxPCIControllerIndex(def) + 1,
-                                     VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT);
-    port->opts.pciopts.hotplug = VIR_TRISTATE_SWITCH_OFF;
-    port->info.type = VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI;
-    port->info.addr.pci.bus = pxb->idx;
-    port->info.addr.pci.slot = slot;
 
     hostdev->info->type = VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI;
     hostdev->info->addr.pci = (virPCIDeviceAddress) { .bus = port->idx };
+    if (port->idx < QEMU_EA_MAX_PCI_BUSES)
+        ignore_value(virBitmapSetBit(used, port->idx));
 
     return 0;
 }
 
 
-/* Give every EA pxb without a busNr one, counting down from 255 below the
- * lowest busNr already in use, so that each has room for its ports and
- * pcie-root keeps as many bus numbers as possible. */
 static int
-qemuEAAssignBusNumbers(virDomainDef *def)
+qemuEAMarkUsedBus(virDomainDef *def G_GNUC_UNUSED,
+                  virDomainDeviceDef *dev G_GNUC_UNUSED,
+                  virDomainDeviceInfo *info,
+                  void *opaque)
+{
+    virBitmap *used = opaque;
+
+    if (info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
+        info->addr.pci.bus < QEMU_EA_MAX_PCI_BUSES)
+        ignore_value(virBitmapSetBit(used, info->addr.pci.bus));
+
+    return 0;
+}
+
+
+/* How many bus numbers the EA pxb of the group @key may come to need, so
+ * that every device of the group can join it later: one for the pxb and
+ * one for a pcie-root-port for each PCI function of the group on the
+ * host, as far as sysfs tells, at most one per slot; 0 if not known. */
+static unsigned int
+qemuEAGroupBusNumbers(const qemuEAGroupKey *key)
+{
+    size_t count = 1;
+    int rc = 0;
+
+    switch (key->kind) {
+    case QEMU_EA_GROUP_ROOT_BUS:
+        rc = virPCIEACountRootBusEndpoints(key->domain, key->id, &count);
+        break;
+    case QEMU_EA_GROUP_IOMMU:
+        rc = virPCIEACountIOMMUGroupEndpoints(key->id, &count);
+        break;
+    case QEMU_EA_GROUP_DEVICE:
+        break;
+    }
+
+    if (rc < 0)
+        return 0;
+
+    return 1 + MIN(count, VIR_PCI_ADDRESS_SLOT_LAST + 1);
+}
+
+
+/* The bus numbers a root bus of @def holds: @count from @start */
+typedef struct _qemuEABusRange qemuEABusRange;
+struct _qemuEABusRange {
+    int start;
+    unsigned int count;
+};
+
+
+static gint
+qemuEABusRangeCompare(gconstpointer a,
+                      gconstpointer b)
+{
+    const qemuEABusRange *ra = a;
+    const qemuEABusRange *rb = b;
+
+    return ra->start - rb->start;
+}
+
+
+/* The first of the highest @count consecutive bus numbers that no range
+ * of @ranges holds, or -1 */
+static int
+qemuEAFindFreeBusNumbers(GArray *ranges,
+                         unsigned int count)
 {
     int top = QEMU_EA_MAX_PCI_BUSES - 1;
     size_t i;
 
-    for (i = 0; i < def->ncontrollers; i++) {
-        const virDomainControllerDef *cont = def->controllers[i];
+    g_array_sort(ranges, qemuEABusRangeCompare);
 
-        if (cont->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI &&
-            cont->opts.pciopts.busNr >= 0)
-            top = MIN(top, cont->opts.pciopts.busNr - 1);
+    for (i = ranges->len; i > 0; i--) {
+        const qemuEABusRange *range = &g_array_index(ranges, qemuEABusRange, i - 1);
+        int end = range->start + (int)range->count - 1;
+
+        if (top - end >= (int)count)
+            return top - (int)count + 1;
+
+        top = MIN(top, range->start - 1);
     }
+
+    return top + 1 >= (int)count ? top - (int)count + 1 : -1;
+}
+
+
+/* How many bus numbers EA pxb @pxb should hold: what its hierarchy
+ * takes, or more if its group may grow, see qemuEAGroupBusNumbers() */
+static unsigned int
+qemuEAPxbBusNumbers(const virDomainDef *def,
+                    const virDomainControllerDef *pxb,
+                    GArray *placed)
+{
+    unsigned int count = qemuEACountBusNumbers(def, pxb);
+    size_t i;
+
+    for (i = 0; i < placed->len; i++) {
+        qemuEAPlacedGroup *group = &g_array_index(placed, qemuEAPlacedGroup, i);
+
+        if (group->pxb == pxb)
+            return MAX(count, qemuEAGroupBusNumbers(&group->key));
+    }
+
+    return count;
+}
+
+
+/* Give a busNr to every EA pxb that has none, and to every EA pxb in
+ * @grown whose hierarchy no longer fits below the next root bus: the
+ * highest free bus numbers that leave room for the devices that may
+ * still join its group, else the highest that fit its hierarchy.  Bus
+ * numbers held by other root buses, and the room left for the groups of
+ * other EA pxbs, stay free.  @placed (the fixedBar devices below EA pxbs
+ * with their group keys) is filled if NULL and needed. */
+static int
+qemuEAAssignBusNumbers(virDomainDef *def,
+                       GArray **placed,
+                       virBitmap *grown)
+{
+    g_autoptr(GArray) ranges = g_array_new(FALSE, FALSE, sizeof(qemuEABusRange));
+    g_autofree virDomainControllerDef **todo = g_new0(virDomainControllerDef *, def->ncontrollers);
+    g_autofree bool *isEAPxb = g_new0(bool, def->ncontrollers);
+    size_t ntodo = 0;
+    size_t i;
+    size_t j;
 
     for (i = 0; i < def->ncontrollers; i++) {
         virDomainControllerDef *cont = def->controllers[i];
-        unsigned int needed;
 
-        if (!qemuEAIsEAPxb(def, cont) || cont->opts.pciopts.busNr >= 0)
+        if (!(isEAPxb[i] = qemuEAIsEAPxb(def, cont)))
             continue;
 
-        needed = qemuEACountBusNumbers(def, cont);
+        if (cont->opts.pciopts.busNr < 0) {
+            todo[ntodo++] = cont;
+        } else if (grown && virBitmapIsBitSet(grown, cont->idx)) {
+            int next = QEMU_EA_MAX_PCI_BUSES;
 
-        /* bus number 0 belongs to pcie-root */
-        if ((int)needed > top) {
+            for (j = 0; j < def->ncontrollers; j++) {
+                const virDomainControllerDef *other = def->controllers[j];
+
+                if (other->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI &&
+                    other->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS &&
+                    other->opts.pciopts.busNr > cont->opts.pciopts.busNr)
+                    next = MIN(next, other->opts.pciopts.busNr);
+            }
+
+            if (qemuEACountBusNumbers(def, cont) > next - cont->opts.pciopts.busNr)
+                todo[ntodo++] = cont;
+        }
+    }
+
+    if (ntodo == 0)
+        return 0;
+
+    if (!*placed)
+        *placed = qemuEAGetPlacedGroups(def);
+
+    for (i = 0; i < def->ncontrollers; i++) {
+        virDomainControllerDef *cont = def->controllers[i];
+        qemuEABusRange range = { 0 };
+
+        if (cont->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI)
+            continue;
+
+        if (cont->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT) {
+            range.count = qemuEACountBusNumbers(def, cont);
+        } else if (cont->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS &&
+                   cont->opts.pciopts.busNr >= 0) {
+            for (j = 0; j < ntodo && todo[j] != cont; j++)
+                ;
+            if (j < ntodo)
+                continue;
+
+            range.start = cont->opts.pciopts.busNr;
+            range.count = isEAPxb[i] ? qemuEAPxbBusNumbers(def, cont, *placed) :
+                                       qemuEACountBusNumbers(def, cont);
+        } else {
+            continue;
+        }
+
+        g_array_append_val(ranges, range);
+    }
+
+    for (i = 0; i < ntodo; i++) {
+        virDomainControllerDef *pxb = todo[i];
+        qemuEABusRange range = { 0 };
+        unsigned int needed = qemuEACountBusNumbers(def, pxb);
+
+        range.count = qemuEAPxbBusNumbers(def, pxb, *placed);
+        if ((range.start = qemuEAFindFreeBusNumbers(ranges, range.count)) < 0) {
+            range.count = needed;
+            range.start = qemuEAFindFreeBusNumbers(ranges, range.count);
+        }
+
+        if (range.start < 0) {
             virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                           _("not enough PCI bus numbers to place host devices with <fixedBar>: pcie-expander-bus with index %1$d needs %2$u, but only %3$d are free below the busNr values in use; raise them or remove pcie-expander-buses"),
-                           cont->idx, needed, MAX(top, 0));
+                           _("not enough PCI bus numbers to place host devices with <fixedBar>: pcie-expander-bus with index %1$d needs %2$u consecutive bus numbers that no other root bus uses, but there are none; remove controllers or pcie-expander-buses"),
+                           pxb->idx, needed);
             return -1;
         }
 
-        cont->opts.pciopts.busNr = top - needed + 1;
-        top = cont->opts.pciopts.busNr - 1;
+        if (pxb->opts.pciopts.busNr >= 0)
+            VIR_INFO("Moving pcie-expander-bus with index %d from busNr %d to %d: the %u bus numbers of its devices do not fit",
+                     pxb->idx, pxb->opts.pciopts.busNr, range.start, needed);
+        pxb->opts.pciopts.busNr = range.start;
+        g_array_append_val(ranges, range);
     }
 
     return 0;
@@ -836,10 +1047,12 @@ qemuEAAssignBusNumbers(virDomainDef *def)
  * pcie-root-port of its own. A device joins the pcie-expander-bus that
  * already holds devices of its group, if there is one, otherwise a new
  * one is added on pcie-root, bound to a guest NUMA cell when
- * qemuEAGetGuestCell() finds one. Then every pcie-root-port of such a
- * hierarchy gets hotplug='off' unless the definition says otherwise (which
- * validation refuses), and every pcie-expander-bus of one without a busNr
- * gets one.
+ * qemuEAGetGuestCell() finds one. The device takes the first empty
+ * pcie-root-port of the pcie-expander-bus, else a new one. Then every
+ * pcie-root-port of such a hierarchy gets hotplug='off' unless the
+ * definition says otherwise (which validation refuses), and
+ * qemuEAAssignBusNumbers() gives a busNr to every pcie-expander-bus of
+ * one that has none or has outgrown its own.
  *
  * Runs before the generic PCI address assignment, which places the new
  * pcie-expander-buses on pcie-root; qemuEAIsolatePCIBuses() keeps it from
@@ -853,6 +1066,8 @@ qemuEAAssignPlacement(virDomainDef *def)
 {
     g_autofree qemuEAPlacedDevice *devices = NULL;
     g_autoptr(GArray) placed = NULL;
+    g_autoptr(virBitmap) used = NULL;
+    g_autoptr(virBitmap) grown = NULL;
     size_t ndevices = 0;
     virDomainControllerDef *pxb = NULL;
     size_t i;
@@ -889,7 +1104,14 @@ qemuEAAssignPlacement(virDomainDef *def)
     g_qsort_with_data(devices, ndevices, sizeof(*devices),
                       qemuEAPlacedDeviceCompare, NULL);
 
+    if (ndevices > 0) {
+        used = virBitmapNew(QEMU_EA_MAX_PCI_BUSES);
+        grown = virBitmapNew(QEMU_EA_MAX_PCI_BUSES);
+        ignore_value(virDomainDeviceInfoIterate(def, qemuEAMarkUsedBus, used));
+    }
+
     for (i = 0; i < ndevices; i++) {
+        qemuEAPlacedGroup group = { 0 };
         qemuEAPlacedDevice *dev = &devices[i];
 
         /* the first device of each group finds or adds its pxb; the
@@ -916,8 +1138,14 @@ qemuEAAssignPlacement(virDomainDef *def)
             }
         }
 
-        if (qemuEAAddPort(def, pxb, dev->hostdev) < 0)
+        if (qemuEAAddPort(def, pxb, dev->hostdev, used) < 0)
             return -1;
+
+        if (pxb->idx < QEMU_EA_MAX_PCI_BUSES)
+            ignore_value(virBitmapSetBit(grown, pxb->idx));
+        group.pxb = pxb;
+        group.key = dev->key;
+        g_array_append_val(placed, group);
     }
 
     for (i = 0; i < def->ncontrollers; i++) {
@@ -928,7 +1156,7 @@ qemuEAAssignPlacement(virDomainDef *def)
             cont->opts.pciopts.hotplug = VIR_TRISTATE_SWITCH_OFF;
     }
 
-    return qemuEAAssignBusNumbers(def);
+    return qemuEAAssignBusNumbers(def, &placed, grown);
 }
 
 

@@ -550,6 +550,131 @@ virPCIEAGetNUMANode(const virPCIDeviceAddress *addr,
     return 0;
 }
 
+/* The host's PCI devices, each a link named by its address */
+#define VIR_PCI_EA_SYSFS_DEVICES "/sys/bus/pci/devices"
+
+/* Base class of bridges (PCI Code and ID Assignment Specification) */
+#define VIR_PCI_EA_CLASS_BRIDGE 0x06
+
+
+/**
+ * virPCIEAIsEndpoint:
+ * @devName: name of a PCI device, e.g. "0000:01:00.0"
+ *
+ * Returns true unless the sysfs 'class' file of @devName says it is a
+ * bridge; a device whose class cannot be read counts as an endpoint.
+ */
+static bool
+virPCIEAIsEndpoint(const char *devName)
+{
+    g_autofree char *path = g_strdup_printf(VIR_PCI_EA_SYSFS_DEVICES "/%s/class", devName);
+    g_autofree char *content = NULL;
+    unsigned int klass;
+
+    if (virFileReadAllQuiet(path, VIR_INT64_STR_BUFLEN, &content) < 0 ||
+        virStrToLong_ui(content, NULL, 16, &klass) < 0)
+        return true;
+
+    return (klass >> 16) != VIR_PCI_EA_CLASS_BRIDGE;
+}
+
+
+/**
+ * virPCIEACountEndpoints:
+ * @dirPath: directory whose entries are named by PCI device
+ * @rootBus: count only the devices below host bridge pci@domain:@bus
+ * @domain: PCI domain of the host bridge
+ * @bus: root bus number of the host bridge
+ * @count: filled with the number of endpoints counted
+ *
+ * Returns 0 on success, -1 if @dirPath cannot be read (not reported,
+ * logged at debug level).
+ */
+static int
+virPCIEACountEndpoints(const char *dirPath,
+                       bool rootBus,
+                       unsigned int domain,
+                       unsigned int bus,
+                       size_t *count)
+{
+    g_autoptr(DIR) dir = NULL;
+    struct dirent *ent;
+    int rc;
+
+    *count = 0;
+
+    if (virDirOpenQuiet(&dir, dirPath) < 0) {
+        VIR_DEBUG("Cannot list the PCI devices in %s: %s",
+                  dirPath, g_strerror(errno));
+        return -1;
+    }
+
+    while ((rc = virDirRead(dir, &ent, NULL)) > 0) {
+        virPCIDeviceAddress addr = { 0 };
+        unsigned int devDomain;
+        unsigned int devBus;
+
+        if (virPCIDeviceAddressParse(ent->d_name, &addr) < 0) {
+            VIR_DEBUG("Ignoring %s in %s: not a PCI device", ent->d_name, dirPath);
+            continue;
+        }
+
+        if (rootBus &&
+            (virPCIEAGetRootBus(&addr, &devDomain, &devBus) < 0 ||
+             devDomain != domain || devBus != bus))
+            continue;
+
+        if (virPCIEAIsEndpoint(ent->d_name))
+            (*count)++;
+    }
+
+    if (rc < 0) {
+        VIR_DEBUG("Cannot list the PCI devices in %s: %s",
+                  dirPath, g_strerror(errno));
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/**
+ * virPCIEACountRootBusEndpoints:
+ * @domain: PCI domain of a host bridge
+ * @bus: root bus number of the host bridge
+ * @count: filled with the number of PCI functions below the host bridge
+ *         pci@domain:@bus that are not bridges
+ *
+ * Returns 0 on success, -1 if the host's PCI devices cannot be listed
+ * (not reported, logged at debug level).
+ */
+int
+virPCIEACountRootBusEndpoints(unsigned int domain,
+                              unsigned int bus,
+                              size_t *count)
+{
+    return virPCIEACountEndpoints(VIR_PCI_EA_SYSFS_DEVICES, true, domain, bus, count);
+}
+
+
+/**
+ * virPCIEACountIOMMUGroupEndpoints:
+ * @group: host IOMMU group number
+ * @count: filled with the number of PCI functions in @group that are not
+ *         bridges
+ *
+ * Returns 0 on success, -1 if the group's devices cannot be listed (not
+ * reported, logged at debug level).
+ */
+int
+virPCIEACountIOMMUGroupEndpoints(unsigned int group,
+                                 size_t *count)
+{
+    g_autofree char *dirPath = g_strdup_printf("/sys/kernel/iommu_groups/%u/devices", group);
+
+    return virPCIEACountEndpoints(dirPath, false, 0, 0, count);
+}
+
 #else /* !__linux__ */
 
 int
@@ -582,6 +707,27 @@ virPCIEAGetNUMANode(const virPCIDeviceAddress *addr G_GNUC_UNUSED,
 {
     *node = -1;
     return 0;
+}
+
+
+int
+virPCIEACountRootBusEndpoints(unsigned int domain G_GNUC_UNUSED,
+                              unsigned int bus G_GNUC_UNUSED,
+                              size_t *count)
+{
+    *count = 0;
+    VIR_DEBUG("Listing the host's PCI devices is not supported on this platform");
+    return -1;
+}
+
+
+int
+virPCIEACountIOMMUGroupEndpoints(unsigned int group G_GNUC_UNUSED,
+                                 size_t *count)
+{
+    *count = 0;
+    VIR_DEBUG("Listing the host's PCI devices is not supported on this platform");
+    return -1;
 }
 
 #endif /* !__linux__ */

@@ -36,3 +36,12 @@ virPCIEAGetRootBus(const virPCIDeviceAddress *addr,
 int
 virPCIEAGetNUMANode(const virPCIDeviceAddress *addr,
                     int *node);
+
+int
+virPCIEACountRootBusEndpoints(unsigned int domain,
+                              unsigned int bus,
+                              size_t *count);
+
+int
+virPCIEACountIOMMUGroupEndpoints(unsigned int group,
+                                 size_t *count);

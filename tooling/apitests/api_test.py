@@ -303,6 +303,70 @@ def test_virt_manager_edit_keeps_fixedbar(uri):
         dom.undefine()
 
 
+def ea_placement(xml):
+    """{host bus: (root port index, pxb index, pxb busNr)} of the fixedBar
+    devices of domain XML XML"""
+    ctrls = controllers_by_index(xml)
+    placed = {}
+    for dev in xml.findall("./devices/hostdev"):
+        host = int(dev.find("./source/address").get("bus"), 16)
+        port = bus_of(dev)
+        pxb = bus_of(ctrls[port])
+        check(ctrls[pxb].get("model") == "pcie-expander-bus",
+              f"host device {host:02x} not below a pcie-expander-bus")
+        placed[host] = (port, pxb, int(ctrls[pxb].find("./target").get("busNr")))
+    return placed
+
+
+def test_group_grows_by_edit_flows(uri):
+    """The NIC joins the GPU of its host root complex after the domain was
+    defined with the GPU alone: by attach-device --config (Nova, virsh), by
+    editing the XML and defining it again (virt-manager), and after
+    detach-device --config; each time below the GPU's pcie-expander-bus,
+    without a change of its busNr, and the result converts to a command
+    line."""
+    conn = open_conn(uri)
+    nic = hostdev(0x44)
+    dom = conn.defineXML(domain_xml("grow", hostdev(0x43)))
+    try:
+        gpu = ea_placement(ET.fromstring(dom.XMLDesc(0)))[0x43]
+
+        def joined(how, want_port=None):
+            placed = ea_placement(ET.fromstring(conn.lookupByName("grow").XMLDesc(0)))
+            check(placed.get(0x43) == gpu, f"{how}: the GPU moved: {placed.get(0x43)} != {gpu}")
+            check(0x44 in placed, f"{how}: the NIC is not in the definition")
+            port, pxb, busnr = placed[0x44]
+            check((pxb, busnr) == gpu[1:],
+                  f"{how}: the NIC is below pxb {pxb} busNr {busnr}, not {gpu[1:]}")
+            check(port != gpu[0], f"{how}: the NIC shares the GPU's root port")
+            if want_port is not None:
+                check(port == want_port, f"{how}: the NIC got root port {port}, not {want_port}")
+            return port
+
+        dom.attachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+        port = joined("attach-device --config")
+
+        dom.detachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+        check(list(ea_placement(ET.fromstring(dom.XMLDesc(0)))) == [0x43],
+              "detach-device --config left the NIC")
+        dom.attachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+        joined("detach + attach-device --config", want_port=port)
+
+        dom.detachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+        edited = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        edited.find("./devices").append(ET.fromstring(nic))
+        dom = conn.defineXML(ET.tostring(edited, encoding="unicode"))
+        joined("edit + define", want_port=port)
+
+        argv = conn.domainXMLToNative("qemu-argv", dom.XMLDesc(0), 0)
+        for want in ('"driver":"vfio-pci","host":"0000:43:00.0"',
+                     '"driver":"vfio-pci","host":"0000:44:00.0"',
+                     f'"driver":"pxb-pcie","bus_nr":{gpu[2]}'):
+            check(want in argv, f"domxml-to-native lacks {want}")
+    finally:
+        dom.undefine()
+
+
 PHASES = {
     "stock": [test_bindings_use_built_libvirt,
               test_probe_without_ea_capabilities,
@@ -313,7 +377,8 @@ PHASES = {
                   test_nova_sriov_interface_hostdev,
                   test_hand_edited_roundtrip,
                   test_virt_manager_xml_editor,
-                  test_virt_manager_edit_keeps_fixedbar],
+                  test_virt_manager_edit_keeps_fixedbar,
+                  test_group_grows_by_edit_flows],
 }
 
 
