@@ -79,6 +79,28 @@ qemuEAGetParent(const virDomainDef *def,
 }
 
 
+/* The PCI controllers of @def by index, so that the
+ * walks up a hierarchy below cost one lookup per level, not a search of
+ * all controllers: they run for every device of a domain. */
+static virDomainControllerDef **
+qemuEAIndexControllers(const virDomainDef *def)
+{
+    virDomainControllerDef **byIdx = g_new0(virDomainControllerDef *, QEMU_EA_MAX_PCI_BUSES);
+    size_t i;
+
+    for (i = 0; i < def->ncontrollers; i++) {
+        virDomainControllerDef *cont = def->controllers[i];
+
+        if (cont->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI &&
+            cont->idx >= 0 && cont->idx < QEMU_EA_MAX_PCI_BUSES &&
+            !byIdx[cont->idx])
+            byIdx[cont->idx] = cont;
+    }
+
+    return byIdx;
+}
+
+
 /**
  * qemuEAMachineIsSupported:
  * @machine: machine type
@@ -107,15 +129,21 @@ qemuEAIsRootBusModel(int model)
 
 
 /* The root bus (pcie-root or an expander bus) whose hierarchy the device
- * with @info is part of, or NULL */
+ * with @info is part of, or NULL; @byIdx from qemuEAIndexControllers().
+ * A malformed definition whose buses form a loop ends the walk after as
+ * many levels as there are buses. */
 static virDomainControllerDef *
-qemuEAGetRootBus(const virDomainDef *def,
+qemuEAGetRootBus(virDomainControllerDef **byIdx,
                  const virDomainDeviceInfo *info)
 {
     size_t depth;
 
-    for (depth = 0; depth <= def->ncontrollers; depth++) {
-        virDomainControllerDef *parent = qemuEAGetParent(def, info);
+    for (depth = 0; depth < QEMU_EA_MAX_PCI_BUSES; depth++) {
+        virDomainControllerDef *parent = NULL;
+
+        if (info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
+            info->addr.pci.bus < QEMU_EA_MAX_PCI_BUSES)
+            parent = byIdx[info->addr.pci.bus];
 
         if (!parent || qemuEAIsRootBusModel(parent->model))
             return parent;
@@ -133,19 +161,60 @@ static unsigned int
 qemuEACountBusNumbers(const virDomainDef *def,
                       const virDomainControllerDef *root)
 {
+    g_autofree virDomainControllerDef **byIdx = NULL;
     unsigned int count = 1;
     size_t i;
+
+    byIdx = qemuEAIndexControllers(def);
 
     for (i = 0; i < def->ncontrollers; i++) {
         const virDomainControllerDef *cont = def->controllers[i];
 
         if (cont->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI &&
             !qemuEAIsRootBusModel(cont->model) &&
-            qemuEAGetRootBus(def, &cont->info) == root)
+            qemuEAGetRootBus(byIdx, &cont->info) == root)
             count++;
     }
 
     return count;
+}
+
+
+/* The pcie-expander-bus whose hierarchy the host device with <fixedBar>
+ * @hostdev is part of, or NULL */
+static virDomainControllerDef *
+qemuEAGetHostdevPxb(virDomainControllerDef **byIdx,
+                    const virDomainHostdevDef *hostdev)
+{
+    virDomainControllerDef *root = qemuEAGetRootBus(byIdx, hostdev->info);
+
+    if (!root || root->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS)
+        return NULL;
+
+    return root;
+}
+
+
+/* The indexes of the EA pxbs of @def (see qemuEAIsEAPxb()), found in one
+ * pass for functions that ask for many controllers */
+static virBitmap *
+qemuEAGetEAPxbs(const virDomainDef *def)
+{
+    g_autofree virDomainControllerDef **byIdx = NULL;
+    virBitmap *pxbs = virBitmapNew(QEMU_EA_MAX_PCI_BUSES);
+    size_t i;
+
+    byIdx = qemuEAIndexControllers(def);
+
+    for (i = 0; i < def->nhostdevs; i++) {
+        virDomainControllerDef *pxb;
+
+        if (def->hostdevs[i]->fixedBar &&
+            (pxb = qemuEAGetHostdevPxb(byIdx, def->hostdevs[i])))
+            ignore_value(virBitmapSetBit(pxbs, pxb->idx));
+    }
+
+    return pxbs;
 }
 
 
@@ -161,8 +230,7 @@ static bool
 qemuEAIsEAPxb(const virDomainDef *def,
               const virDomainControllerDef *cont)
 {
-    g_autoptr(virBitmap) below = NULL;
-    bool grown = true;
+    g_autofree virDomainControllerDef **byIdx = NULL;
     size_t i;
 
     if (cont->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
@@ -177,39 +245,14 @@ qemuEAIsEAPxb(const virDomainDef *def,
     if (i == def->nhostdevs)
         return false;
 
-    /* The buses below @cont: its own and those of the controllers plugged
-     * into one of them, collected top down.  Each pass over the
-     * controllers adds at least one bus or ends the loop, so a malformed
-     * definition whose buses form a loop cannot make it endless.  This
-     * costs one pass per level instead of one controller lookup per level
-     * and device, which matters as it runs for every device at validation.
-     * Indexes out of range are refused by validation later; they cannot
-     * be below @cont. */
-    below = virBitmapNew(QEMU_EA_MAX_PCI_BUSES);
-    ignore_value(virBitmapSetBit(below, cont->idx));
-    while (grown) {
-        grown = false;
-        for (i = 0; i < def->ncontrollers; i++) {
-            const virDomainControllerDef *child = def->controllers[i];
+    /* Walk up from each device: as this runs for every device at
+     * validation, it costs one lookup per level and device, not a search
+     * of all controllers. */
+    byIdx = qemuEAIndexControllers(def);
 
-            if (child->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
-                child->idx < 0 || child->idx >= QEMU_EA_MAX_PCI_BUSES ||
-                child->info.type != VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI ||
-                virBitmapIsBitSet(below, child->idx) ||
-                !virBitmapIsBitSet(below, child->info.addr.pci.bus))
-                continue;
-
-            ignore_value(virBitmapSetBit(below, child->idx));
-            grown = true;
-        }
-    }
-
-    for (i = 0; i < def->nhostdevs; i++) {
-        const virDomainHostdevDef *hostdev = def->hostdevs[i];
-
-        if (hostdev->fixedBar &&
-            hostdev->info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
-            virBitmapIsBitSet(below, hostdev->info->addr.pci.bus))
+    for (; i < def->nhostdevs; i++) {
+        if (def->hostdevs[i]->fixedBar &&
+            qemuEAGetHostdevPxb(byIdx, def->hostdevs[i]) == cont)
             return true;
     }
 
@@ -223,13 +266,27 @@ qemuEAGetPortPxb(const virDomainDef *def,
                  const virDomainControllerDef *cont)
 {
     virDomainControllerDef *pxb;
+    size_t i;
 
     if (cont->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
         cont->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT)
         return NULL;
 
     if (!(pxb = qemuEAGetParent(def, &cont->info)) ||
-        !qemuEAIsEAPxb(def, pxb))
+        pxb->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS)
+        return NULL;
+
+    /* a device with <fixedBar> in the port itself settles it at once */
+    for (i = 0; i < def->nhostdevs; i++) {
+        const virDomainDeviceInfo *info = def->hostdevs[i]->info;
+
+        if (def->hostdevs[i]->fixedBar &&
+            info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
+            info->addr.pci.bus == cont->idx)
+            return pxb;
+    }
+
+    if (!qemuEAIsEAPxb(def, pxb))
         return NULL;
 
     return pxb;
@@ -250,6 +307,18 @@ qemuEAIsEAPort(const virDomainDef *def,
                const virDomainControllerDef *cont)
 {
     return !!qemuEAGetPortPxb(def, cont);
+}
+
+
+/* qemuEAIsEAPort() with the EA pxbs from qemuEAGetEAPxbs() */
+static bool
+qemuEAIsEAPortOf(const virDomainControllerDef *cont,
+                 virBitmap *eaPxbs)
+{
+    return cont->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI &&
+           cont->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT &&
+           cont->info.type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
+           virBitmapIsBitSet(eaPxbs, cont->info.addr.pci.bus);
 }
 
 
@@ -369,11 +438,12 @@ qemuEAValidateDeviceAddress(const virDomainDeviceDef *dev,
     if (!parent)
         return 0;
 
-    if (qemuEAIsEAPxb(def, parent)) {
-        if (dev->type == VIR_DOMAIN_DEVICE_CONTROLLER &&
-            dev->data.controller->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI &&
-            dev->data.controller->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT)
+    if (dev->type == VIR_DOMAIN_DEVICE_CONTROLLER &&
+        dev->data.controller->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI &&
+        dev->data.controller->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT) {
+        if (qemuEAGetPortPxb(def, dev->data.controller))
             return qemuEAValidatePort(dev->data.controller, parent);
+    } else if (qemuEAIsEAPxb(def, parent)) {
 
         desc = qemuEADeviceDescribe(dev, info);
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
@@ -382,8 +452,8 @@ qemuEAValidateDeviceAddress(const virDomainDeviceDef *dev,
         return -1;
     }
 
-    if ((pxb = qemuEAGetPortPxb(def, parent)) &&
-        !qemuEADeviceGetFixedBarHostdev(dev)) {
+    if (!qemuEADeviceGetFixedBarHostdev(dev) &&
+        (pxb = qemuEAGetPortPxb(def, parent))) {
         desc = qemuEADeviceDescribe(dev, info);
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
                        _("%1$s is plugged into pcie-root-port with index %2$d of pcie-expander-bus with index %3$d, which holds host devices with <fixedBar>; only host devices with <fixedBar> can be plugged in there, move it to another bus"),
@@ -460,9 +530,14 @@ static int
 qemuEAValidateBusNumbers(const virDomainDef *def)
 {
     g_autofree const virDomainControllerDef **roots = NULL;
+    g_autoptr(virBitmap) eaPxbs = qemuEAGetEAPxbs(def);
     size_t nroots = 0;
-    bool haveEAPxb = false;
     size_t i;
+
+    /* libvirt does not check the bus numbers of domains without EA
+     * hierarchies, keep it that way */
+    if (virBitmapIsAllClear(eaPxbs))
+        return 0;
 
     roots = g_new0(const virDomainControllerDef *, def->ncontrollers);
 
@@ -476,15 +551,7 @@ qemuEAValidateBusNumbers(const virDomainDef *def)
             (cont->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS &&
              cont->opts.pciopts.busNr >= 0))
             roots[nroots++] = cont;
-
-        if (qemuEAIsEAPxb(def, cont))
-            haveEAPxb = true;
     }
-
-    /* libvirt does not check the bus numbers of domains without EA
-     * hierarchies, keep it that way */
-    if (!haveEAPxb)
-        return 0;
 
     g_qsort_with_data(roots, nroots, sizeof(*roots), qemuEARootBusCompare, NULL);
 
@@ -946,7 +1013,7 @@ qemuEAAssignBusNumbers(virDomainDef *def,
 {
     g_autoptr(GArray) ranges = g_array_new(FALSE, FALSE, sizeof(qemuEABusRange));
     g_autofree virDomainControllerDef **todo = g_new0(virDomainControllerDef *, def->ncontrollers);
-    g_autofree bool *isEAPxb = g_new0(bool, def->ncontrollers);
+    g_autoptr(virBitmap) eaPxbs = qemuEAGetEAPxbs(def);
     size_t ntodo = 0;
     size_t i;
     size_t j;
@@ -954,7 +1021,9 @@ qemuEAAssignBusNumbers(virDomainDef *def,
     for (i = 0; i < def->ncontrollers; i++) {
         virDomainControllerDef *cont = def->controllers[i];
 
-        if (!(isEAPxb[i] = qemuEAIsEAPxb(def, cont)))
+        if (cont->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
+            cont->idx < 0 || cont->idx >= QEMU_EA_MAX_PCI_BUSES ||
+            !virBitmapIsBitSet(eaPxbs, cont->idx))
             continue;
 
         if (cont->opts.pciopts.busNr < 0) {
@@ -999,8 +1068,10 @@ qemuEAAssignBusNumbers(virDomainDef *def,
                 continue;
 
             range.start = cont->opts.pciopts.busNr;
-            range.count = isEAPxb[i] ? qemuEAPxbBusNumbers(def, cont, *placed) :
-                                       qemuEACountBusNumbers(def, cont);
+            if (cont->idx >= 0 && virBitmapIsBitSet(eaPxbs, cont->idx))
+                range.count = qemuEAPxbBusNumbers(def, cont, *placed);
+            else
+                range.count = qemuEACountBusNumbers(def, cont);
         } else {
             continue;
         }
@@ -1068,6 +1139,7 @@ qemuEAAssignPlacement(virDomainDef *def)
     g_autoptr(GArray) placed = NULL;
     g_autoptr(virBitmap) used = NULL;
     g_autoptr(virBitmap) grown = NULL;
+    g_autoptr(virBitmap) eaPxbs = NULL;
     size_t ndevices = 0;
     virDomainControllerDef *pxb = NULL;
     size_t i;
@@ -1148,10 +1220,11 @@ qemuEAAssignPlacement(virDomainDef *def)
         g_array_append_val(placed, group);
     }
 
+    eaPxbs = qemuEAGetEAPxbs(def);
     for (i = 0; i < def->ncontrollers; i++) {
         virDomainControllerDef *cont = def->controllers[i];
 
-        if (qemuEAIsEAPort(def, cont) &&
+        if (qemuEAIsEAPortOf(cont, eaPxbs) &&
             cont->opts.pciopts.hotplug == VIR_TRISTATE_SWITCH_ABSENT)
             cont->opts.pciopts.hotplug = VIR_TRISTATE_SWITCH_OFF;
     }
@@ -1173,14 +1246,16 @@ void
 qemuEAIsolatePCIBuses(const virDomainDef *def,
                       virDomainPCIAddressSet *addrs)
 {
+    g_autoptr(virBitmap) eaPxbs = qemuEAGetEAPxbs(def);
     size_t i;
 
     for (i = 0; i < def->ncontrollers; i++) {
         const virDomainControllerDef *cont = def->controllers[i];
         virDomainPCIAddressBus *bus;
 
-        if (cont->idx < 0 || (size_t)cont->idx >= addrs->nbuses ||
-            (!qemuEAIsEAPxb(def, cont) && !qemuEAIsEAPort(def, cont)))
+        if (cont->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
+            cont->idx < 0 || (size_t)cont->idx >= addrs->nbuses ||
+            (!virBitmapIsBitSet(eaPxbs, cont->idx) && !qemuEAIsEAPortOf(cont, eaPxbs)))
             continue;
 
         bus = &addrs->buses[cont->idx];
@@ -1516,7 +1591,9 @@ qemuEAGuestMapFillQ35(qemuEAGuestMap *map,
         if (hotplugSize > 0)
             usedEnd = hotplugStart + hotplugSize;
 
-        if (usedEnd + qemuEAGuestPCIHole64Size(def) > QEMU_EA_AMD_HT_START)
+        /* pc_max_used_gpa(): the 64-bit hole starts at a GiB boundary */
+        if (VIR_ROUND_UP(usedEnd, QEMU_EA_GiB) + qemuEAGuestPCIHole64Size(def) >
+            QEMU_EA_AMD_HT_START)
             highStart = QEMU_EA_AMD_HT_END;
     }
 
@@ -1547,13 +1624,19 @@ qemuEAGuestMapFillVirt(qemuEAGuestMap *map,
         { 256 * QEMU_EA_MiB, N_("the high PCIe ECAM region") },
         { 512 * QEMU_EA_GiB, N_("the high PCIe MMIO window") },
     };
+    unsigned long long hotplugSize;
     size_t i;
 
     qemuEAGuestMapAdd(map, 0, QEMU_EA_GiB,
                       g_strdup(_("the platform devices and PCI windows below 1 GiB")));
     qemuEAGuestMapAdd(map, QEMU_EA_GiB, memory, g_strdup(_("guest RAM")));
-    base = MAX(256 * QEMU_EA_GiB,
-               qemuEAGuestMapAddHotplug(map, def, QEMU_EA_GiB + memory));
+    qemuEAGuestMapAddHotplug(map, def, QEMU_EA_GiB + memory);
+
+    /* virt_set_memmap(): the high regions follow the hotplug area, both
+     * rounded up to 1 GiB, and start at 256 GiB at the lowest */
+    base = qemuEAGuestHotplugArea(def, QEMU_EA_GiB + memory, &hotplugSize) +
+           VIR_ROUND_UP(hotplugSize, QEMU_EA_GiB);
+    base = MAX(base, 256 * QEMU_EA_GiB);
 
     for (i = 0; i < G_N_ELEMENTS(high); i++) {
         base = VIR_ROUND_UP(base, high[i].size);
@@ -2037,74 +2120,134 @@ qemuEACheckWindows(const qemuEAGuestMap *map,
 }
 
 
+/* What qemuEACheckIOMMUGroup() needs of the domain, found once */
+typedef struct _qemuEAGroupCheck qemuEAGroupCheck;
+struct _qemuEAGroupCheck {
+    GHashTable *hostdevs;       /* host address -> PCI host device of the domain */
+    GHashTable *groups;         /* IOMMU groups checked, as pointers */
+    virDomainControllerDef **byIdx;
+};
+
+
+static void
+qemuEAGroupCheckClear(qemuEAGroupCheck *check)
+{
+    g_clear_pointer(&check->hostdevs, g_hash_table_unref);
+    g_clear_pointer(&check->groups, g_hash_table_unref);
+    g_clear_pointer(&check->byIdx, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(qemuEAGroupCheck, qemuEAGroupCheckClear);
+
+
+static void
+qemuEAGroupCheckInit(qemuEAGroupCheck *check,
+                     const virDomainDef *def)
+{
+    size_t i;
+
+    check->hostdevs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    check->groups = g_hash_table_new(g_direct_hash, g_direct_equal);
+    check->byIdx = qemuEAIndexControllers(def);
+
+    for (i = 0; i < def->nhostdevs; i++) {
+        virDomainHostdevDef *hostdev = def->hostdevs[i];
+        char *key;
+
+        if (hostdev->mode != VIR_DOMAIN_HOSTDEV_MODE_SUBSYS ||
+            hostdev->source.subsys.type != VIR_DOMAIN_HOSTDEV_SUBSYS_TYPE_PCI)
+            continue;
+
+        key = virPCIDeviceAddressAsString(&hostdev->source.subsys.u.pci.addr);
+        if (g_hash_table_contains(check->hostdevs, key))
+            g_free(key);
+        else
+            g_hash_table_insert(check->hostdevs, key, hostdev);
+    }
+}
+
+
+/* The controller the controller that @info's device is plugged into is
+ * plugged into, or NULL */
+static virDomainControllerDef *
+qemuEAGetGrandParent(virDomainControllerDef **byIdx,
+                     const virDomainDeviceInfo *info)
+{
+    const virDomainControllerDef *parent;
+
+    if (info->type != VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI ||
+        info->addr.pci.bus >= QEMU_EA_MAX_PCI_BUSES ||
+        !(parent = byIdx[info->addr.pci.bus]) ||
+        parent->info.type != VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI ||
+        parent->info.addr.pci.bus >= QEMU_EA_MAX_PCI_BUSES)
+        return NULL;
+
+    return byIdx[parent->info.addr.pci.bus];
+}
+
+
 /* H2: the other endpoints of a fixedBar device's IOMMU group that are
  * assigned to the domain have <fixedBar> too and sit below the same
- * pcie-expander-bus */
+ * pcie-expander-bus. Each group is read and checked once, for the first
+ * of its devices, which covers every pair of devices in it. */
 static int
-qemuEACheckIOMMUGroup(const virDomainDef *def,
+qemuEACheckIOMMUGroup(qemuEAGroupCheck *check,
                       const virDomainHostdevDef *hostdev)
 {
     virPCIDeviceAddress addr = hostdev->source.subsys.u.pci.addr;
     g_autofree virPCIDeviceAddress **members = NULL;
     size_t nmembers = 0;
-    const virDomainControllerDef *pxb = NULL;
-    const virDomainControllerDef *port;
-    g_autofree char *hostAddr = virPCIDeviceAddressAsString(&addr);
+    const virDomainControllerDef *pxb;
+    int group;
     size_t i;
-    size_t j;
     int ret = -1;
 
-    if ((port = qemuEAGetParent(def, hostdev->info)))
-        pxb = qemuEAGetParent(def, &port->info);
+    switch ((group = virPCIDeviceAddressGetIOMMUGroupNum(&addr))) {
+    case -2: {
+        g_autofree char *hostAddr = virPCIDeviceAddressAsString(&addr);
 
-    switch (virPCIDeviceAddressGetIOMMUGroupNum(&addr)) {
-    case -2:
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
                        _("host device %1$s with <fixedBar> has no IOMMU group, enable the IOMMU on the host"),
                        hostAddr);
         return -1;
+    }
     case -1:
         return -1;
     default:
         break;
     }
 
+    if (!g_hash_table_add(check->groups, GINT_TO_POINTER(group)))
+        return 0;
+
+    pxb = qemuEAGetGrandParent(check->byIdx, hostdev->info);
+
     /* on failure part of the group may have been read: free it too */
     if (virPCIDeviceAddressGetIOMMUGroupAddresses(&addr, &members, &nmembers) < 0)
         goto cleanup;
 
     for (i = 0; i < nmembers; i++) {
-        for (j = 0; j < def->nhostdevs; j++) {
-            const virDomainHostdevDef *other = def->hostdevs[j];
-            const virDomainControllerDef *otherPxb = NULL;
-            g_autofree char *otherAddr = NULL;
+        g_autofree char *otherAddr = virPCIDeviceAddressAsString(members[i]);
+        const virDomainHostdevDef *other = g_hash_table_lookup(check->hostdevs, otherAddr);
+        g_autofree char *hostAddr = NULL;
 
-            if (other == hostdev ||
-                other->mode != VIR_DOMAIN_HOSTDEV_MODE_SUBSYS ||
-                other->source.subsys.type != VIR_DOMAIN_HOSTDEV_SUBSYS_TYPE_PCI ||
-                !virPCIDeviceAddressEqual(&other->source.subsys.u.pci.addr,
-                                          members[i]))
-                continue;
+        if (!other || other == hostdev)
+            continue;
 
-            otherAddr = virPCIDeviceAddressAsString(members[i]);
+        if (other->fixedBar &&
+            qemuEAGetGrandParent(check->byIdx, other->info) == pxb)
+            continue;
 
-            if (!other->fixedBar) {
-                virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                               _("host device %1$s with <fixedBar> shares an IOMMU group with host device %2$s, which has no <fixedBar>; give it <fixedBar> too or do not assign it"),
-                               hostAddr, otherAddr);
-                goto cleanup;
-            }
-
-            if ((port = qemuEAGetParent(def, other->info)))
-                otherPxb = qemuEAGetParent(def, &port->info);
-
-            if (otherPxb != pxb) {
-                virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                               _("host devices %1$s and %2$s with <fixedBar> share an IOMMU group but sit below different pcie-expander-buses, place them below the same one"),
-                               hostAddr, otherAddr);
-                goto cleanup;
-            }
+        hostAddr = virPCIDeviceAddressAsString(&addr);
+        if (!other->fixedBar) {
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("host device %1$s with <fixedBar> shares an IOMMU group with host device %2$s, which has no <fixedBar>; give it <fixedBar> too or do not assign it"),
+                           hostAddr, otherAddr);
+        } else {
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("host devices %1$s and %2$s with <fixedBar> share an IOMMU group but sit below different pcie-expander-buses, place them below the same one"),
+                           hostAddr, otherAddr);
         }
+        goto cleanup;
     }
 
     ret = 0;
@@ -2139,6 +2282,7 @@ qemuEAPrepareDomain(virQEMUDriver *driver,
     g_autoptr(qemuEALayout) ret = g_new0(qemuEALayout, 1);
     g_autoptr(qemuEAGuestMap) map = NULL;
     g_autoptr(virCPUDef) hostCPU = NULL;
+    g_auto(qemuEAGroupCheck) groupCheck = { 0 };
     unsigned int hostBits = 0;
     size_t i;
     size_t j;
@@ -2159,7 +2303,9 @@ qemuEAPrepareDomain(virQEMUDriver *driver,
 
         VIR_APPEND_ELEMENT(ret->devices, ret->ndevices, dev);
 
-        if (qemuEACheckIOMMUGroup(def, hostdev) < 0)
+        if (!groupCheck.hostdevs)
+            qemuEAGroupCheckInit(&groupCheck, def);
+        if (qemuEACheckIOMMUGroup(&groupCheck, hostdev) < 0)
             return -1;
     }
 
@@ -2257,6 +2403,9 @@ qemuEALayoutFormat(virBuffer *buf,
  * @ctxt: XPath context of the status XML of the domain
  * @layout: filled with the placed BARs, NULL if there are none
  *
+ * The layout only says what a running guest was given; a caller loading a
+ * running domain keeps the domain when this fails.
+ *
  * Returns 0 on success, -1 on error (reported).
  */
 int
@@ -2269,6 +2418,7 @@ qemuEALayoutParse(xmlXPathContextPtr ctxt,
     int ndevNodes;
     size_t i;
     size_t j;
+    size_t k;
 
     *layout = NULL;
 
@@ -2331,6 +2481,26 @@ qemuEALayoutParse(xmlXPathContextPtr ctxt,
                 return -1;
             }
 
+            for (k = 0; k < dev->nbars && dev->bars[k].idx != bar->idx; k++)
+                ;
+            if (k < dev->nbars) {
+                virReportError(VIR_ERR_INTERNAL_ERROR,
+                               _("BAR %1$u of host device %2$s is listed twice in fixedBarLayout"),
+                               bar->idx, hostAddr);
+                return -1;
+            }
+
+            /* BAR sizes are powers of two, and a BAR ends below 2^64 */
+            if ((bar->size & (bar->size - 1)) != 0 ||
+                bar->guestStart + (bar->size - 1) < bar->guestStart ||
+                bar->hostStart + (bar->size - 1) < bar->hostStart) {
+                virReportError(VIR_ERR_INTERNAL_ERROR,
+                               _("invalid BAR %1$u of host device %2$s in fixedBarLayout: size 0x%3$llx at guest address 0x%4$llx, host address 0x%5$llx"),
+                               bar->idx, hostAddr, bar->size,
+                               bar->guestStart, bar->hostStart);
+                return -1;
+            }
+
             bar->prefetchable = prefetchable == VIR_TRISTATE_BOOL_YES;
             bar->mem64 = mem64 == VIR_TRISTATE_BOOL_YES;
             dev->nbars++;
@@ -2360,26 +2530,100 @@ qemuEALayoutFindDevice(const qemuEALayout *layout,
 }
 
 
+/* The PCI host device of @dev if it has one, fixedBar or not */
+static const virDomainHostdevDef *
+qemuEADeviceGetPCIHostdev(const virDomainDeviceDef *dev)
+{
+    const virDomainHostdevDef *hostdev = NULL;
+
+    if (dev->type == VIR_DOMAIN_DEVICE_HOSTDEV)
+        hostdev = dev->data.hostdev;
+    else if (dev->type == VIR_DOMAIN_DEVICE_NET &&
+             dev->data.net->type == VIR_DOMAIN_NET_TYPE_HOSTDEV)
+        hostdev = &dev->data.net->data.hostdev.def;
+
+    if (!hostdev ||
+        hostdev->mode != VIR_DOMAIN_HOSTDEV_MODE_SUBSYS ||
+        hostdev->source.subsys.type != VIR_DOMAIN_HOSTDEV_SUBSYS_TYPE_PCI)
+        return NULL;
+
+    return hostdev;
+}
+
+
+/* H2 for a PCI host device without <fixedBar> attached to the running
+ * domain @def; the host is read best-effort: a device whose IOMMU group
+ * libvirt cannot find is left to the checks of the attach itself */
+static int
+qemuEAValidateHotplugGroup(const virDomainDeviceDef *dev,
+                           const virDomainDef *def)
+{
+    const virDomainHostdevDef *hostdev = qemuEADeviceGetPCIHostdev(dev);
+    virPCIDeviceAddress addr;
+    int group;
+    size_t i;
+
+    if (!hostdev)
+        return 0;
+
+    addr = hostdev->source.subsys.u.pci.addr;
+    if ((group = virPCIDeviceAddressGetIOMMUGroupNum(&addr)) < 0) {
+        virResetLastError();
+        return 0;
+    }
+
+    for (i = 0; i < def->nhostdevs; i++) {
+        const virDomainHostdevDef *other = def->hostdevs[i];
+        virPCIDeviceAddress otherAddr;
+        g_autofree char *hostAddr = NULL;
+        g_autofree char *fixedAddr = NULL;
+
+        if (!other->fixedBar ||
+            other->source.subsys.type != VIR_DOMAIN_HOSTDEV_SUBSYS_TYPE_PCI)
+            continue;
+
+        otherAddr = other->source.subsys.u.pci.addr;
+        if (virPCIDeviceAddressGetIOMMUGroupNum(&otherAddr) != group) {
+            virResetLastError();
+            continue;
+        }
+
+        hostAddr = virPCIDeviceAddressAsString(&addr);
+        fixedAddr = virPCIDeviceAddressAsString(&otherAddr);
+        virReportError(VIR_ERR_OPERATION_UNSUPPORTED,
+                       _("host device %1$s cannot be attached to the running domain: it shares an IOMMU group with host device %2$s, which has <fixedBar>; add <fixedBar> to it, attach it with --config and restart the domain"),
+                       hostAddr, fixedAddr);
+        return -1;
+    }
+
+    return 0;
+}
+
+
 /**
  * qemuEAValidateHotplug:
  * @dev: device to attach to or detach from a running domain
+ * @def: definition of the running domain
  * @attach: true to attach, false to detach
  *
  * The BARs of devices with <fixedBar> and the ranges QEMU reserves for
  * them are fixed when the domain starts, and their root ports have no
- * hotplug: refuse before anything on the host is touched.
+ * hotplug: refuse before anything on the host is touched. A PCI host
+ * device without <fixedBar> that shares an IOMMU group with a device with
+ * <fixedBar> of @def would split the group (H2): refuse attaching it too.
  *
  * Returns 0 on success, -1 on error (reported).
  */
 int
 qemuEAValidateHotplug(const virDomainDeviceDef *dev,
+                      const virDomainDef *def,
                       bool attach)
 {
     const virDomainHostdevDef *hostdev = qemuEADeviceGetFixedBarHostdev(dev);
     g_autofree char *hostAddr = NULL;
 
     if (!hostdev)
-        return 0;
+        return attach ? qemuEAValidateHotplugGroup(dev, def) : 0;
 
     hostAddr = virPCIDeviceAddressAsString(&hostdev->source.subsys.u.pci.addr);
 

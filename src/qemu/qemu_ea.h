@@ -142,6 +142,7 @@ qemuEALayoutParse(xmlXPathContextPtr ctxt,
 
 int
 qemuEAValidateHotplug(const virDomainDeviceDef *dev,
+                      const virDomainDef *def,
                       bool attach);
 
 int
