@@ -16,11 +16,7 @@ msg "building (log: $CACHE_DIR/build.log)"
 "$TOP/tooling/build.sh" >"$CACHE_DIR/build.log" 2>&1 ||
     { tail -n 40 "$CACHE_DIR/build.log" >&2; die "build failed (log: $CACHE_DIR/build.log)"; }
 "$TOP/tooling/runtime-deps.sh"
-if ! command -v valgrind >/dev/null; then
-    msg "installing valgrind (instruction counts)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends valgrind >"$CACHE_DIR/apt-valgrind.log" 2>&1 ||
-        { tail -n 20 "$CACHE_DIR/apt-valgrind.log" >&2; die "installing valgrind failed"; }
-fi
+command -v valgrind >/dev/null || apt_install "to count instructions" valgrind
 
 WORK=$CACHE_DIR/bench
 EMBED_ROOT=$WORK/root

@@ -39,6 +39,22 @@ die() {
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE_DIR=${FIXEDBAR_CACHE_DIR:-$TOP/.cache}
 
+# apt_install WHY PACKAGE...: install Debian packages from the machine's
+# sources, with one line on the screen saying what and why; apt's output
+# goes to $CACHE_DIR/apt-<first package>.log, whose end is shown if
+# anything fails.  The package lists are updated first: a fresh machine
+# may have none.
+apt_install() {
+    local why=$1 log
+    shift
+    log=$CACHE_DIR/apt-$1.log
+    mkdir -p "$CACHE_DIR"
+    msg "installing $* ($why; log: $log)"
+    { DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"; } >"$log" 2>&1 ||
+        { tail -n 20 "$log" >&2; die "installing $* failed (log: $log)"; }
+}
+
 # The pinned upstream releases the product patches: one description each in
 # tooling/upstreams/NAME.conf (source package, versions, checksum, folder,
 # tree, build recipe).  The scripts work on the one FIXEDBAR_UPSTREAM names

@@ -278,7 +278,10 @@ demo_real() {
     fi
 
     section "3. virsh define, dumpxml and domxml-to-native with the host's devices"
-    xml=$WORK/real.xml
+    # outside $WORK, which every demo run starts afresh: the user is told
+    # to define this file
+    mkdir -p "$CACHE_DIR/demo-real"
+    xml=$CACHE_DIR/demo-real/fixedbar-real.xml
     {
         echo "<domain type='$( [ -c /dev/kvm ] && echo kvm || echo qemu)'>"
         echo "  <name>fixedbar-real</name>"

@@ -33,7 +33,4 @@ fi
 
 [ "$(id -u)" -eq 0 ] || die "installing ${missing[*]} needs root"
 
-msg "installing: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+apt_install "to fetch, build and test the upstreams" "${missing[@]}"

@@ -69,12 +69,7 @@ for pkg in python3-libvirt virtinst ovmf qemu-efi-aarch64; do
 done
 if [ ${#missing[@]} -ne 0 ]; then
     need_root "installing ${missing[*]}"
-    msg "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    log=$CACHE_DIR/apt-runtime.log
-    mkdir -p "$CACHE_DIR"
-    { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; } >"$log" 2>&1 ||
-        { tail -n 20 "$log" >&2; die "installing ${missing[*]} failed (log: $log)"; }
+    apt_install "for the API-user tests and the guest firmware" "${missing[@]}"
 fi
 
 # The QEMU user and group the build was configured with (meson picks

@@ -419,6 +419,36 @@ CONF
     expect_output "no upstream 'third'"
 }
 
+# A package install shows one line on the screen, apt's output goes to a
+# log whose end is shown when it fails; the package lists are updated
+# first.  apt-get is a stand-in that prints as much as the real one; a
+# subshell, as die() exits.
+apt_install_with_fake_apt() (
+    # shellcheck disable=SC1091
+    FIXEDBAR_CACHE_DIR=$WORK/apt-cache source "$P/tooling/common.sh"
+    apt-get() {
+        echo "apt-get $*" >>"$WORK/apt-calls"
+        seq 1 300 | sed "s/^/apt says $1 /"
+        [ "$1" != install ] || [ -z "${APT_FAILS:-}" ]
+    }
+    apt_install "for a test" pkg-a pkg-b
+)
+
+test_apt_install_one_line() {
+    new_project
+    expect_ok apt_install_with_fake_apt
+    [ "$(wc -l <"$OUT")" -eq 1 ] || { cat "$OUT"; echo "more than one line"; return 1; }
+    expect_output "installing pkg-a pkg-b (for a test; log: $WORK/apt-cache/apt-pkg-a.log)"
+    [ "$(head -n 1 "$WORK/apt-calls")" = "apt-get update -q" ] ||
+        { cat "$WORK/apt-calls"; echo "no apt-get update first"; return 1; }
+    grep -q "apt says install 300" "$WORK/apt-cache/apt-pkg-a.log"
+
+    APT_FAILS=1 expect_fail apt_install_with_fake_apt
+    expect_output "apt says install 300"
+    expect_output "error: installing pkg-a pkg-b failed (log: $WORK/apt-cache/apt-pkg-a.log)"
+    expect_no_output "apt says install 200"
+}
+
 run_test() {
     local name=$1 rc
     set +e
