@@ -221,6 +221,15 @@ def parse_resource(text):
     return bars
 
 
+def host_memory():
+    """This host's memory in bytes (MemTotal)."""
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    raise SystemExit("no MemTotal in /proc/meminfo")
+
+
 def xml_bar_overrides(path):
     """<bar index address> of every host device in a domain XML:
     {host BDF: {BAR: address}}."""
@@ -426,13 +435,25 @@ class Case:
                            for _, r in sorted(ranges.items())]
 
     def convert_object(self, opt, val):
-        """Drop the master-key secret; drop NUMA binding if unsupported."""
+        """Drop the master-key secret; drop NUMA binding if unsupported;
+        guest RAM larger than this host's is not reserved."""
         obj = json.loads(val)
         if obj["qom-type"] == "secret" and obj["id"] == "masterKey0":
             self.changes.add("dropped libvirt's master-key secret",
                              old=show(opt, val),
                              why="%s does not exist" % obj["file"])
             return None
+        if (obj["qom-type"].startswith("memory-backend-")
+                and obj.get("size", 0) > host_memory()):
+            obj["reserve"] = False
+            new = json.dumps(obj, separators=(",", ":"))
+            self.changes.add("guest RAM %s not reserved" % obj["id"],
+                             old=show(opt, val), new=show(opt, new),
+                             why="more than this host's %s of memory: the "
+                                 "test is about where RAM lies, and "
+                                 "firmware touches only its start"
+                                 % hexs(host_memory()))
+            val = new
         binding = [k for k in ("host-nodes", "policy") if k in obj]
         if binding and not self.features.numa_binding:
             for k in binding:
@@ -1054,14 +1075,23 @@ def acpi_crs(blob):
     return found
 
 
+# The template of QEMU's memory hotplug method MCRS (hw/acpi/
+# memory_hotplug.c), whose fields the method fills in for each DIMM: it
+# describes no memory of its own.
+MEMORY_HOTPLUG_TEMPLATE = (0, 0xFFFFFFFFFFFFFFFE)
+
+
 def acpi_memory_descriptors(blob):
     """Every memory descriptor anywhere in the tables, by its byte pattern
     (tag, length and, for address spaces, resource type Memory), whether
-    a _CRS buffer, a method or another table holds it."""
+    a _CRS buffer, a method or another table holds it; but the memory
+    hotplug template."""
     pattern = re.compile(rb"(?=\x87\x17\x00\x00"    # DWord, length 23
                          rb"|\x8a\x2b\x00\x00"         # QWord, length 43
                          rb"|\x86\x09\x00)")            # Memory32Fixed
-    return [acpi_descriptor(blob, m.start()) for m in pattern.finditer(blob)]
+    descs = [acpi_descriptor(blob, m.start()) for m in pattern.finditer(blob)]
+    return [d for d in descs
+            if (d["min"], d["max"]) != MEMORY_HOTPLUG_TEMPLATE]
 
 
 class Run:
