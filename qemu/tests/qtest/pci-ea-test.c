@@ -272,9 +272,10 @@ static void test_standin_behind_root_port(void)
         "bar2-size=%" PRIu64 ",bar2-type=mem64-pref,"
         "bar4-size=64,bar4-type=io,"
         "memdev=mem0,memdev-bar=0,"
-        "x-ea=on,x-ea-bar0-addr=0x%" PRIx64 ",x-ea-bar2-addr=0x%" PRIx64,
+        "x-ea=on,x-ea-bar0-addr=0x%" PRIx64 ",x-ea-bar2-addr=0x%" PRIx64
+        ",x-ea-bar2-size=%" PRIu64,
         STANDIN_MEMDEV_SIZE, path, EA_PXB_BUS, STANDIN_BAR0_SIZE,
-        STANDIN_BAR2_SIZE, m->addr32, m->addr64);
+        STANDIN_BAR2_SIZE, m->addr32, m->addr64, STANDIN_BAR2_SIZE);
     ea_start(&t, devices);
 
     rp = ea_find(&t, EA_PXB_BUS, 0, 0);
@@ -633,6 +634,18 @@ static void test_refused(void)
     ea_check_refused("pci-standin,id=ea0,bus=pcie.0,bar0-size=16M,x-ea=on",
                      "ea0: memory BAR 0 (size 0x1000000) needs "
                      "x-ea-bar0-addr with x-ea=on");
+
+    /* x-ea-barN-size: the size the user placed the BAR with */
+    g_free(s);
+    s = g_strdup_printf("pci-standin,id=ea0,bus=pcie.0,bar0-size=16M,x-ea=on,"
+                        "x-ea-bar0-addr=0x%" PRIx64 ",x-ea-bar0-size=32M",
+                        m->addr32);
+    ea_check_refused(s, "ea0: x-ea-bar0-size 0x2000000 does not match the "
+                     "size 0x1000000 of BAR 0");
+
+    ea_check_refused("pci-standin,id=ea0,bus=pcie.0,bar0-size=16M,x-ea=on,"
+                     "x-ea-bar0-size=16M",
+                     "ea0: x-ea-bar0-size needs x-ea-bar0-addr");
 
     g_free(s);
     s = g_strdup_printf("pci-testdev,id=td0,bus=pcie.0,x-ea=on,"
