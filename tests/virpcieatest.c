@@ -211,7 +211,7 @@ static const virPCIEABAR gpuBARs[] = {
     { .idx = 5, .start = 0x3000ULL, .size = 0x80ULL, .io = true },
 };
 
-/* Grace style aarch64 GPU: BAR4 has a size but no address. */
+/* BAR4 has a size but no address: the kernel could not assign it. */
 static const virPCIEABAR graceGPUBARs[] = {
     { .idx = 0, .start = 0x661002000000ULL, .size = 0x1000000ULL,
       .mem64 = true },
@@ -619,7 +619,13 @@ static const virPCIEABAR graceGPUHostBARs[] = {
       .size = 0x1000000ULL, .mem64 = true },
     { .idx = 2, .start = 0x661000000000ULL, .busStart = 0x661000000000ULL,
       .size = 0x2000000ULL, .prefetchable = true, .mem64 = true },
-    { .idx = 4, .start = 0, .busStart = 0, .size = 0x2000000000ULL,
+};
+
+/* a BAR the host kernel did not assign: its size, no address */
+static const virPCIEABAR unassignedHostBARs[] = {
+    { .idx = 0, .start = 0x410008000000ULL, .busStart = 0x410008000000ULL,
+      .size = 0x2000000ULL, .prefetchable = true, .mem64 = true },
+    { .idx = 2, .start = 0, .busStart = 0, .size = 0x4000000ULL,
       .prefetchable = true, .mem64 = true },
 };
 
@@ -862,6 +868,7 @@ mymain(void)
 
     DO_TEST_GET_BARS(0x0000, 0x21, 0x00, 0, gpuHostBARs);
     DO_TEST_GET_BARS(0x0009, 0x01, 0x00, 0, graceGPUHostBARs);
+    DO_TEST_GET_BARS(0x0000, 0xe7, 0x00, 0, unassignedHostBARs);
     DO_TEST_GET_BARS(0x0000, 0xc3, 0x00, 0, switchGPU1BARs);
     DO_TEST_GET_BARS(0x0000, 0xc4, 0x00, 0, switchGPU2BARs);
     DO_TEST_GET_BARS(0x0000, 0xc5, 0x00, 0, switchNICBARs);

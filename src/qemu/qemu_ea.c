@@ -32,6 +32,12 @@ const char qemuEANames[QEMU_EA_NAME_LAST][QEMU_EA_NAME_SIZE] = {
     [QEMU_EA_NAME_VFIO_BAR3_ADDR] = "x-ea-bar3-addr",
     [QEMU_EA_NAME_VFIO_BAR4_ADDR] = "x-ea-bar4-addr",
     [QEMU_EA_NAME_VFIO_BAR5_ADDR] = "x-ea-bar5-addr",
+    [QEMU_EA_NAME_VFIO_BAR0_SIZE] = "x-ea-bar0-size",
+    [QEMU_EA_NAME_VFIO_BAR1_SIZE] = "x-ea-bar1-size",
+    [QEMU_EA_NAME_VFIO_BAR2_SIZE] = "x-ea-bar2-size",
+    [QEMU_EA_NAME_VFIO_BAR3_SIZE] = "x-ea-bar3-size",
+    [QEMU_EA_NAME_VFIO_BAR4_SIZE] = "x-ea-bar4-size",
+    [QEMU_EA_NAME_VFIO_BAR5_SIZE] = "x-ea-bar5-size",
     [QEMU_EA_NAME_VFIO_ROMBAR] = "rombar",
     [QEMU_EA_NAME_MACHINE_FIXED_MMIO] = "x-fixed-mmio",
     [QEMU_EA_NAME_MACHINE_FIXED_MMIO_BASE] = "base",
@@ -42,6 +48,8 @@ const char qemuEANames[QEMU_EA_NAME_LAST][QEMU_EA_NAME_SIZE] = {
 };
 
 G_STATIC_ASSERT(QEMU_EA_NAME_VFIO_BAR5_ADDR - QEMU_EA_NAME_VFIO_BAR0_ADDR ==
+                VIR_PCI_EA_NUM_BARS - 1);
+G_STATIC_ASSERT(QEMU_EA_NAME_VFIO_BAR5_SIZE - QEMU_EA_NAME_VFIO_BAR0_SIZE ==
                 VIR_PCI_EA_NUM_BARS - 1);
 
 
@@ -1286,6 +1294,7 @@ qemuEAValidateHostdev(const virDomainHostdevDef *hostdev,
 {
     const virDomainHostdevSubsysPCI *pcisrc = &hostdev->source.subsys.u.pci;
     g_autofree char *hostAddr = virPCIDeviceAddressAsString(&pcisrc->addr);
+    size_t i;
 
     switch (hostdev->fixedBar->mode) {
     case VIR_DOMAIN_HOSTDEV_FIXED_BAR_MODE_HPA:
@@ -1320,6 +1329,18 @@ qemuEAValidateHostdev(const virDomainHostdevDef *hostdev,
                        hostAddr, qemuEANames[QEMU_EA_NAME_VFIO_EA],
                        qemuEANames[QEMU_EA_NAME_VFIO_BAR0_ADDR]);
         return -1;
+    }
+
+    for (i = 0; i < hostdev->fixedBar->nbars; i++) {
+        const virDomainHostdevFixedBarAddress *bar = &hostdev->fixedBar->bars[i];
+
+        if (bar->size && !virQEMUCapsGet(qemuCaps, QEMU_CAPS_VFIO_PCI_EA_BAR_SIZE)) {
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("<bar index='%1$u' size='...'> in <fixedBar> of host device %2$s is not supported by this QEMU binary: vfio-pci lacks the '%3$s' property"),
+                           bar->idx, hostAddr,
+                           qemuEANames[QEMU_EA_NAME_VFIO_BAR0_SIZE + bar->idx]);
+            return -1;
+        }
     }
 
     if (!virQEMUCapsGet(qemuCaps, QEMU_CAPS_MACHINE_FIXED_MMIO)) {
@@ -1695,6 +1716,91 @@ qemuEAFindBAR(const virPCIEABAR *bars,
 }
 
 
+static int
+qemuEAHostBARCompare(const void *a,
+                     const void *b,
+                     void *opaque G_GNUC_UNUSED)
+{
+    const virPCIEABAR *ba = a;
+    const virPCIEABAR *bb = b;
+
+    return (int)ba->idx - (int)bb->idx;
+}
+
+
+/* Check every <bar> of @fixedBar against the BARs the host shows,
+ * @bars (@nbars of them, in index order), and apply the sizes they give:
+ * a <bar size> names a BAR whose size the host's sysfs does not tell, as
+ * one a VFIO variant driver emulates (nvgrace-gpu-vfio-pci presents the
+ * coherent memory of a Grace GPU as BAR 4, and on Grace Hopper replaces
+ * BAR 2). It replaces the size of a BAR the host has, which then has no
+ * host address, and adds a 64-bit prefetchable memory BAR, the kind such
+ * a driver emulates, where the host has none. QEMU checks the size when
+ * the device starts (x-ea-barN-size). */
+static int
+qemuEAApplyBARSizes(const virDomainHostdevFixedBar *fixedBar,
+                    const char *hostAddr,
+                    virPCIEABAR **bars,
+                    size_t *nbars)
+{
+    size_t i;
+
+    for (i = 0; i < fixedBar->nbars; i++) {
+        const virDomainHostdevFixedBarAddress *override = &fixedBar->bars[i];
+        virPCIEABAR *bar = (virPCIEABAR *)qemuEAFindBAR(*bars, *nbars, override->idx);
+        const virPCIEABAR *lower = NULL;
+        virPCIEABAR added = { 0 };
+
+        if (bar && bar->io) {
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("<bar index='%1$u'> in <fixedBar> of host device %2$s names an I/O BAR, which the guest does not get, remove it"),
+                           override->idx, hostAddr);
+            return -1;
+        }
+
+        if (bar) {
+            if (override->size) {
+                bar->size = override->size;
+                bar->start = bar->busStart = 0;
+            }
+            continue;
+        }
+
+        if (override->size == 0) {
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("<bar index='%1$u'> in <fixedBar> of host device %2$s does not name a memory BAR the host shows; give its size with size='...' if the host driver emulates it (nvgrace-gpu-vfio-pci emulates BAR 4 of a Grace GPU), else remove it"),
+                           override->idx, hostAddr);
+            return -1;
+        }
+
+        if (override->idx > 0)
+            lower = qemuEAFindBAR(*bars, *nbars, override->idx - 1);
+        if (lower && !lower->io && lower->mem64) {
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("<bar index='%1$u' size='...'> in <fixedBar> of host device %2$s names the upper half of 64-bit BAR %3$u, give the index of a BAR"),
+                           override->idx, hostAddr, lower->idx);
+            return -1;
+        }
+        if (override->idx + 1 >= VIR_PCI_EA_NUM_BARS ||
+            qemuEAFindBAR(*bars, *nbars, override->idx + 1)) {
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("<bar index='%1$u' size='...'> in <fixedBar> of host device %2$s adds a 64-bit BAR, whose upper half would be BAR %3$u, which the host uses or which does not exist; give the index of a BAR"),
+                           override->idx, hostAddr, override->idx + 1);
+            return -1;
+        }
+
+        added.idx = override->idx;
+        added.size = override->size;
+        added.prefetchable = true;
+        added.mem64 = true;
+        VIR_APPEND_ELEMENT(*bars, *nbars, added);
+        g_qsort_with_data(*bars, *nbars, sizeof(**bars), qemuEAHostBARCompare, NULL);
+    }
+
+    return 0;
+}
+
+
 /* Number of address bits needed to reach the last byte of the @size bytes
  * at @start */
 static unsigned int
@@ -1739,17 +1845,8 @@ qemuEAPrepareDevice(const virDomainHostdevDef *hostdev,
         return -1;
     isVF = virPCIIsVirtualFunction(sysfsPath) == 1;
 
-    for (i = 0; i < fixedBar->nbars; i++) {
-        const virPCIEABAR *bar = qemuEAFindBAR(hostBARs, nhostBARs,
-                                               fixedBar->bars[i].idx);
-
-        if (!bar || bar->io) {
-            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                           _("<bar index='%1$u'> in <fixedBar> of host device %2$s does not name a memory BAR of the device, remove it"),
-                           fixedBar->bars[i].idx, hostAddr);
-            return -1;
-        }
-    }
+    if (qemuEAApplyBARSizes(fixedBar, hostAddr, &hostBARs, &nhostBARs) < 0)
+        return -1;
 
     dev->bars = g_new0(qemuEABAR, nhostBARs);
 
@@ -1784,8 +1881,10 @@ qemuEAPrepareDevice(const virDomainHostdevDef *hostdev,
         bar->mem64 = hostBAR->mem64;
 
         for (j = 0; j < fixedBar->nbars; j++) {
-            if (fixedBar->bars[j].idx == bar->idx)
+            if (fixedBar->bars[j].idx == bar->idx) {
                 bar->guestStart = fixedBar->bars[j].address;
+                bar->sizeGiven = fixedBar->bars[j].size != 0;
+            }
         }
 
         if (bar->guestStart == 0) {
@@ -2741,6 +2840,12 @@ qemuEABuildHostdevProps(const qemuEALayout *layout,
         if (virJSONValueObjectAppendNumberUlong(props,
                                                 qemuEANames[QEMU_EA_NAME_VFIO_BAR0_ADDR + bar->idx],
                                                 bar->guestStart) < 0)
+            return -1;
+
+        if (bar->sizeGiven &&
+            virJSONValueObjectAppendNumberUlong(props,
+                                                qemuEANames[QEMU_EA_NAME_VFIO_BAR0_SIZE + bar->idx],
+                                                bar->size) < 0)
             return -1;
     }
 

@@ -24,6 +24,12 @@ typedef enum {
     QEMU_EA_NAME_VFIO_BAR3_ADDR,
     QEMU_EA_NAME_VFIO_BAR4_ADDR,
     QEMU_EA_NAME_VFIO_BAR5_ADDR,
+    QEMU_EA_NAME_VFIO_BAR0_SIZE,        /* vfio-pci: size BAR0 must have */
+    QEMU_EA_NAME_VFIO_BAR1_SIZE,
+    QEMU_EA_NAME_VFIO_BAR2_SIZE,
+    QEMU_EA_NAME_VFIO_BAR3_SIZE,
+    QEMU_EA_NAME_VFIO_BAR4_SIZE,
+    QEMU_EA_NAME_VFIO_BAR5_SIZE,
     QEMU_EA_NAME_VFIO_ROMBAR,           /* vfio-pci: ROM BAR switch */
     QEMU_EA_NAME_MACHINE_FIXED_MMIO,    /* machine: reserved guest ranges */
     QEMU_EA_NAME_MACHINE_FIXED_MMIO_BASE,
@@ -80,6 +86,7 @@ struct _qemuEABAR {
     unsigned long long size;
     bool prefetchable;
     bool mem64;
+    bool sizeGiven;                 /* size from <bar size>, QEMU checks it */
 };
 
 typedef struct _qemuEADevice qemuEADevice;

@@ -342,7 +342,7 @@ class Run:
         features = qa.QemuFeatures(self.config.qemu)
         self.case = qa.Case(args, self.config.arch, features, self.sysfs,
                             qa.host_phys_bits(), self.dir,
-                            qa.xml_bar_overrides(xml))
+                            qa.xml_bar_overrides(xml), qa.xml_bar_sizes(xml))
         argv = list(self.case.argv)
         for standin in self.case.standins:
             self.add_backing(argv, standin)

@@ -230,11 +230,11 @@ def host_memory():
     raise SystemExit("no MemTotal in /proc/meminfo")
 
 
-def xml_bar_overrides(path):
-    """<bar index address> of every host device in a domain XML:
-    {host BDF: {BAR: address}}."""
+def xml_bar_attribute(path, attribute):
+    """The <bar index ATTRIBUTE> of every host device in a domain XML:
+    {host BDF: {BAR: value}}."""
     tree = ET.parse(path)
-    overrides = {}
+    values = {}
     for dev in tree.iter():
         if dev.tag not in ("hostdev", "interface"):
             continue
@@ -244,10 +244,22 @@ def xml_bar_overrides(path):
         bdf = "%04x:%02x:%02x.%x" % tuple(
             int(addr.get(k), 16)
             for k in ("domain", "bus", "slot", "function"))
-        overrides[bdf] = {int(bar.get("index")): int(bar.get("address"), 16)
-                          for bar in dev.findall("fixedBar/bar")
-                          if bar.get("address")}
-    return overrides
+        values[bdf] = {int(bar.get("index")): int(bar.get(attribute), 16)
+                       for bar in dev.findall("fixedBar/bar")
+                       if bar.get(attribute)}
+    return values
+
+
+def xml_bar_overrides(path):
+    """<bar index address> of every host device in a domain XML:
+    {host BDF: {BAR: address}}."""
+    return xml_bar_attribute(path, "address")
+
+
+def xml_bar_sizes(path):
+    """<bar index size> of every host device in a domain XML: {host BDF:
+    {BAR: size}}, the BARs a VFIO variant driver emulates."""
+    return xml_bar_attribute(path, "size")
 
 
 # ------------------------------------------------------------ command line
@@ -326,7 +338,7 @@ class Case:
     """One .args file, converted for a run of the patched QEMU."""
 
     def __init__(self, path, arch, features, sysfs, host_phys_bits, workdir,
-                 overrides):
+                 overrides, sizes=None):
         self.path = path
         self.name = os.path.basename(path).split(".")[0]
         self.short = self.name.replace("hostdev-pci-fixedbar-", "")
@@ -336,6 +348,7 @@ class Case:
         self.host_phys_bits = host_phys_bits
         self.workdir = workdir
         self.overrides = overrides  # {host BDF: {BAR: <bar> address}}
+        self.sizes = sizes or {}    # {host BDF: {BAR: <bar> size}}
         self.changes = Change()
         self.standins = []      # dicts: id, host, bus, addr, bars
         self.pxbs = {}          # id -> bus_nr
@@ -554,6 +567,11 @@ class Case:
         with open(os.path.join(self.sysfs, host, "resource")) as f:
             bars = parse_resource(f.read())
         overrides = self.overrides.get(host, {})
+        # a BAR of the size the XML gives, as the VFIO variant driver
+        # emulates it: 64-bit prefetchable where the host has none
+        for index, size in self.sizes.get(host, {}).items():
+            kind = bars[index][2] if index in bars else "mem64-pref"
+            bars[index] = (0, size, kind)
         new = {"driver": "pci-standin"}
         layout = []
         for key in ("id", "bus", "addr"):
@@ -565,7 +583,7 @@ class Case:
         ea_addrs = {}
         for key, value in dev.items():
             m = re.match(r"x-ea-bar(\d)-addr$", key)
-            if key == "x-ea" or m:
+            if key == "x-ea" or m or re.match(r"x-ea-bar\d-size$", key):
                 new[key] = value
             if m:
                 ea_addrs[int(m.group(1))] = value
@@ -1806,7 +1824,8 @@ def matrix_cases(opts, sysfs, phys, workdir):
         name = os.path.basename(path).split(".")[0]
         case = Case(path, arch, features[arch], sysfs, phys,
                     tempfile.mkdtemp(prefix="case-", dir=workdir),
-                    xml_bar_overrides(os.path.join(DATA_DIR, name + ".xml")))
+                    xml_bar_overrides(os.path.join(DATA_DIR, name + ".xml")),
+                    xml_bar_sizes(os.path.join(DATA_DIR, name + ".xml")))
         if arch == "aarch64":
             firmwares = ["aavmf"]
         else:
@@ -1837,7 +1856,8 @@ def argv_case(opts, sysfs, phys, workdir):
     features = QemuFeatures(binary)
     case = Case(opts.argv, arch, features, sysfs, phys,
                 tempfile.mkdtemp(prefix="case-", dir=workdir),
-                xml_bar_overrides(opts.xml) if opts.xml else {})
+                xml_bar_overrides(opts.xml) if opts.xml else {},
+                xml_bar_sizes(opts.xml) if opts.xml else {})
     return [(case, firmwares)], {arch: features}
 
 
