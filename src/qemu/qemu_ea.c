@@ -1011,15 +1011,18 @@ qemuEAPxbBusNumbers(const virDomainDef *def,
  * @grown whose hierarchy no longer fits below the next root bus: the
  * highest free bus numbers that leave room for the devices that may
  * still join its group, else the highest that fit its hierarchy.  Bus
- * numbers held by other root buses, and the room left for the groups of
- * other EA pxbs, stay free.  @placed (the fixedBar devices below EA pxbs
- * with their group keys) is filled if NULL and needed. */
+ * numbers held by other root buses stay free, and the room left for the
+ * groups of other EA pxbs too unless nothing else fits.  @placed (the
+ * fixedBar devices below EA pxbs with their group keys) is filled if NULL
+ * and needed. */
 static int
 qemuEAAssignBusNumbers(virDomainDef *def,
                        GArray **placed,
                        virBitmap *grown)
 {
+    /* what each root bus holds, with and without room to grow */
     g_autoptr(GArray) ranges = g_array_new(FALSE, FALSE, sizeof(qemuEABusRange));
+    g_autoptr(GArray) taken = g_array_new(FALSE, FALSE, sizeof(qemuEABusRange));
     g_autofree virDomainControllerDef **todo = g_new0(virDomainControllerDef *, def->ncontrollers);
     g_autoptr(virBitmap) eaPxbs = qemuEAGetEAPxbs(def);
     size_t ntodo = 0;
@@ -1076,26 +1079,30 @@ qemuEAAssignBusNumbers(virDomainDef *def,
                 continue;
 
             range.start = cont->opts.pciopts.busNr;
-            if (cont->idx >= 0 && virBitmapIsBitSet(eaPxbs, cont->idx))
-                range.count = qemuEAPxbBusNumbers(def, cont, *placed);
-            else
-                range.count = qemuEACountBusNumbers(def, cont);
+            range.count = qemuEACountBusNumbers(def, cont);
         } else {
             continue;
         }
 
+        g_array_append_val(taken, range);
+        if (cont->idx >= 0 && virBitmapIsBitSet(eaPxbs, cont->idx))
+            range.count = qemuEAPxbBusNumbers(def, cont, *placed);
         g_array_append_val(ranges, range);
     }
 
     for (i = 0; i < ntodo; i++) {
         virDomainControllerDef *pxb = todo[i];
         qemuEABusRange range = { 0 };
+        qemuEABusRange used = { 0 };
         unsigned int needed = qemuEACountBusNumbers(def, pxb);
 
+        /* room to grow, for this group and the others, is a preference:
+         * without it, the bus numbers that are really free */
         range.count = qemuEAPxbBusNumbers(def, pxb, *placed);
         if ((range.start = qemuEAFindFreeBusNumbers(ranges, range.count)) < 0) {
             range.count = needed;
-            range.start = qemuEAFindFreeBusNumbers(ranges, range.count);
+            if ((range.start = qemuEAFindFreeBusNumbers(ranges, needed)) < 0)
+                range.start = qemuEAFindFreeBusNumbers(taken, needed);
         }
 
         if (range.start < 0) {
@@ -1106,10 +1113,13 @@ qemuEAAssignBusNumbers(virDomainDef *def,
         }
 
         if (pxb->opts.pciopts.busNr >= 0)
-            VIR_INFO("Moving pcie-expander-bus with index %d from busNr %d to %d: the %u bus numbers of its devices do not fit",
+            VIR_WARN("Moving pcie-expander-bus with index %d from busNr %d to %d: the %u bus numbers of its devices do not fit; the guest bus numbers below it change",
                      pxb->idx, pxb->opts.pciopts.busNr, range.start, needed);
         pxb->opts.pciopts.busNr = range.start;
         g_array_append_val(ranges, range);
+        used.start = range.start;
+        used.count = needed;
+        g_array_append_val(taken, used);
     }
 
     return 0;
@@ -1334,7 +1344,9 @@ qemuEAValidateHostdev(const virDomainHostdevDef *hostdev,
     for (i = 0; i < hostdev->fixedBar->nbars; i++) {
         const virDomainHostdevFixedBarAddress *bar = &hostdev->fixedBar->bars[i];
 
-        if (bar->size && !virQEMUCapsGet(qemuCaps, QEMU_CAPS_VFIO_PCI_EA_BAR_SIZE)) {
+        /* an index out of range is the per-device validation's error */
+        if (bar->size && bar->idx < VIR_PCI_EA_NUM_BARS &&
+            !virQEMUCapsGet(qemuCaps, QEMU_CAPS_VFIO_PCI_EA_BAR_SIZE)) {
             virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
                            _("<bar index='%1$u' size='...'> in <fixedBar> of host device %2$s is not supported by this QEMU binary: vfio-pci lacks the '%3$s' property"),
                            bar->idx, hostAddr,
@@ -2663,6 +2675,12 @@ qemuEAValidateHotplugGroup(const virDomainDeviceDef *dev,
     size_t i;
 
     if (!hostdev)
+        return 0;
+
+    /* most domains have no device with <fixedBar>: leave the host alone */
+    for (i = 0; i < def->nhostdevs && !def->hostdevs[i]->fixedBar; i++)
+        ;
+    if (i == def->nhostdevs)
         return 0;
 
     addr = hostdev->source.subsys.u.pci.addr;

@@ -571,8 +571,12 @@ virPCIEAIsEndpoint(const char *devName)
     g_autofree char *content = NULL;
     unsigned int klass;
 
-    if (virFileReadAllQuiet(path, VIR_INT64_STR_BUFLEN, &content) < 0 ||
-        virStrToLong_ui(content, NULL, 16, &klass) < 0)
+    if (virFileReadAllQuiet(path, VIR_INT64_STR_BUFLEN, &content) < 0)
+        return true;
+
+    /* "0x060400\n" */
+    virStringTrimOptionalNewline(content);
+    if (virStrToLong_ui(content, NULL, 16, &klass) < 0)
         return true;
 
     return (klass >> 16) != VIR_PCI_EA_CLASS_BRIDGE;
