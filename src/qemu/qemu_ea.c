@@ -2181,7 +2181,8 @@ qemuEAWindowDescribe(const qemuEALayout *layout,
 
 
 /* H3 for the bridge windows, after qemuEACheckBAR() passed for every BAR:
- * no window overlaps what the guest has elsewhere, and no two overlap. A
+ * no prefetchable window mixes BARs below and above 4 GiB, no window
+ * overlaps what the guest has elsewhere, and no two overlap. A
  * window ends at most at the end of the 1 MiB its highest BAR ends in,
  * which needs no more address bits than that BAR. */
 static int
@@ -2195,6 +2196,18 @@ qemuEACheckWindows(const qemuEAGuestMap *map,
     for (i = 0; i < windows->len; i++) {
         const qemuEAWindow *win = &g_array_index(windows, qemuEAWindow, i);
         g_autofree char *what = NULL;
+
+        /* W2: a window below 4 GiB is a 32-bit one, programmed in the
+         * 32-bit part of the guest's PCI space; one window cannot serve
+         * BARs there and BARs placed in the 64-bit part too */
+        if (win->prefetchable && win->start <= 0xffffffffULL &&
+            win->end > 0xffffffffULL) {
+            what = qemuEAWindowDescribe(layout, win);
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("the guest bridge window 0x%1$llx-0x%2$llx for %3$s would forward prefetchable BARs below and above 4 GiB; a pcie-root-port has one prefetchable window, so give these BARs addresses with <bar> on one side of 4 GiB"),
+                           win->start, win->end, what);
+            return -1;
+        }
 
         for (j = 0; j < map->nranges; j++) {
             const qemuEAGuestRange *range = &map->ranges[j];
