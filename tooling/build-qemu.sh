@@ -33,8 +33,7 @@ PY
     aptdir=$CACHE_DIR/apt-qemu-tools
     private_apt_state "$aptdir" < <(echo "deb $archive $codename-backports main")
     msg "fetching meson and pycotap for QEMU's build from $codename-backports"
-    apt-get "${APT_OPTS[@]}" -q update >"$aptdir/update.log" 2>&1 ||
-        { tail -n 10 "$aptdir/update.log" >&2; die "could not read the package lists of $codename-backports from $archive"; }
+    private_apt_update "$aptdir" "$codename-backports from $archive"
     rm -rf "$TOOLS"
     mkdir -p "$TOOLS/debs"
     (cd "$TOOLS/debs" && apt-get "${APT_OPTS[@]}" -q download \

@@ -362,3 +362,11 @@ private_apt_state() {
         -o "APT::Sandbox::User=root"
     )
 }
+
+# apt-get update in the private apt state of directory $1 (see
+# private_apt_state), its output in $1/update.log, whose end is shown if
+# it fails; $2 says whose package lists they are, for the error.
+private_apt_update() {
+    apt-get "${APT_OPTS[@]}" -q update >"$1/update.log" 2>&1 ||
+        { tail -n 10 "$1/update.log" >&2; die "could not read the package lists of $2"; }
+}

@@ -49,8 +49,7 @@ fetch_debs() {
         APT_OPTS+=(-o "APT::Architectures::=$debarch")
     done
     msg "downloading ${want[*]}"
-    apt-get "${APT_OPTS[@]}" -q update >"$aptdir/update.log" 2>&1 ||
-        { tail -n 10 "$aptdir/update.log" >&2; die "could not read the package lists of $codename and $codename-backports from $archive"; }
+    private_apt_update "$aptdir" "$codename and $codename-backports from $archive"
     (cd "$GUEST/debs" && apt-get "${APT_OPTS[@]}" -q download "${want[@]}") >"$aptdir/download.log" 2>&1 ||
         { tail -n 10 "$aptdir/download.log" >&2; die "downloading ${want[*]} failed"; }
 }

@@ -50,8 +50,7 @@ install_qemu() {
     )
     msg "installing qemu-system-x86 >= $QEMU_MIN from $codename-backports"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get "${APT_OPTS[@]}" -q update >"$aptdir/update.log" 2>&1 ||
-        { tail -n 10 "$aptdir/update.log" >&2; die "could not read the package lists of $codename-backports from $archive"; }
+    private_apt_update "$aptdir" "$codename-backports from $archive"
     apt-get "${APT_OPTS[@]}" -q install -y --no-install-recommends \
         -t "$codename-backports" qemu-system-x86 >"$aptdir/install.log" 2>&1 ||
         { tail -n 20 "$aptdir/install.log" >&2; die "installing qemu-system-x86 from $codename-backports failed (log: $aptdir/install.log)"; }

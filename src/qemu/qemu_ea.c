@@ -212,9 +212,15 @@ qemuEAGetEAPxbs(const virDomainDef *def)
     virBitmap *pxbs = virBitmapNew(QEMU_EA_MAX_PCI_BUSES);
     size_t i;
 
+    /* most domains have none, and this runs for their devices too */
+    for (i = 0; i < def->nhostdevs && !def->hostdevs[i]->fixedBar; i++)
+        ;
+    if (i == def->nhostdevs)
+        return pxbs;
+
     byIdx = qemuEAIndexControllers(def);
 
-    for (i = 0; i < def->nhostdevs; i++) {
+    for (; i < def->nhostdevs; i++) {
         virDomainControllerDef *pxb;
 
         if (def->hostdevs[i]->fixedBar &&
@@ -238,33 +244,15 @@ static bool
 qemuEAIsEAPxb(const virDomainDef *def,
               const virDomainControllerDef *cont)
 {
-    g_autofree virDomainControllerDef **byIdx = NULL;
-    size_t i;
+    g_autoptr(virBitmap) eaPxbs = NULL;
 
     if (cont->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
         cont->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS ||
         cont->idx < 0 || cont->idx >= QEMU_EA_MAX_PCI_BUSES)
         return false;
 
-    for (i = 0; i < def->nhostdevs; i++) {
-        if (def->hostdevs[i]->fixedBar)
-            break;
-    }
-    if (i == def->nhostdevs)
-        return false;
-
-    /* Walk up from each device: as this runs for every device at
-     * validation, it costs one lookup per level and device, not a search
-     * of all controllers. */
-    byIdx = qemuEAIndexControllers(def);
-
-    for (; i < def->nhostdevs; i++) {
-        if (def->hostdevs[i]->fixedBar &&
-            qemuEAGetHostdevPxb(byIdx, def->hostdevs[i]) == cont)
-            return true;
-    }
-
-    return false;
+    eaPxbs = qemuEAGetEAPxbs(def);
+    return virBitmapIsBitSet(eaPxbs, cont->idx);
 }
 
 
@@ -759,6 +747,7 @@ qemuEAGetGuestCell(const virDomainDef *def,
 typedef struct _qemuEAPlacedGroup qemuEAPlacedGroup;
 struct _qemuEAPlacedGroup {
     virDomainControllerDef *pxb;
+    virDomainHostdevDef *hostdev;
     qemuEAGroupKey key;
 };
 
@@ -780,6 +769,7 @@ qemuEAGetPlacedGroups(virDomainDef *def)
             !(group.pxb = qemuEAGetPortPxb(def, port)))
             continue;
 
+        group.hostdev = hostdev;
         qemuEAGetGroupKey(hostdev, &group.key);
         g_array_append_val(placed, group);
     }
@@ -986,6 +976,24 @@ qemuEAFindFreeBusNumbers(GArray *ranges,
 }
 
 
+/* The first entry of @placed below @pxb, or NULL */
+static const qemuEAPlacedGroup *
+qemuEAFindPxbGroup(GArray *placed,
+                   const virDomainControllerDef *pxb)
+{
+    size_t i;
+
+    for (i = 0; i < placed->len; i++) {
+        const qemuEAPlacedGroup *group = &g_array_index(placed, qemuEAPlacedGroup, i);
+
+        if (group->pxb == pxb)
+            return group;
+    }
+
+    return NULL;
+}
+
+
 /* How many bus numbers EA pxb @pxb should hold: what its hierarchy
  * takes, or more if its group may grow, see qemuEAGroupBusNumbers() */
 static unsigned int
@@ -994,14 +1002,10 @@ qemuEAPxbBusNumbers(const virDomainDef *def,
                     GArray *placed)
 {
     unsigned int count = qemuEACountBusNumbers(def, pxb);
-    size_t i;
+    const qemuEAPlacedGroup *group = qemuEAFindPxbGroup(placed, pxb);
 
-    for (i = 0; i < placed->len; i++) {
-        qemuEAPlacedGroup *group = &g_array_index(placed, qemuEAPlacedGroup, i);
-
-        if (group->pxb == pxb)
-            return MAX(count, qemuEAGroupBusNumbers(&group->key));
-    }
+    if (group)
+        return MAX(count, qemuEAGroupBusNumbers(&group->key));
 
     return count;
 }
@@ -1106,9 +1110,15 @@ qemuEAAssignBusNumbers(virDomainDef *def,
         }
 
         if (range.start < 0) {
+            const qemuEAPlacedGroup *group = qemuEAFindPxbGroup(*placed, pxb);
+            g_autofree char *hostAddr = NULL;
+
+            /* an EA pxb holds a device with <fixedBar>, placed or not */
+            if (group)
+                hostAddr = virPCIDeviceAddressAsString(&group->hostdev->source.subsys.u.pci.addr);
             virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                           _("not enough PCI bus numbers to place host devices with <fixedBar>: pcie-expander-bus with index %1$d needs %2$u consecutive bus numbers that no other root bus uses, but there are none; remove controllers or pcie-expander-buses"),
-                           pxb->idx, needed);
+                           _("not enough PCI bus numbers for host device %1$s with <fixedBar>: its pcie-expander-bus with index %2$d needs %3$u consecutive bus numbers that no other root bus uses, but there are none; remove controllers or pcie-expander-buses"),
+                           NULLSTR(hostAddr), pxb->idx, needed);
             return -1;
         }
 
@@ -1234,6 +1244,7 @@ qemuEAAssignPlacement(virDomainDef *def)
         if (pxb->idx < QEMU_EA_MAX_PCI_BUSES)
             ignore_value(virBitmapSetBit(grown, pxb->idx));
         group.pxb = pxb;
+        group.hostdev = dev->hostdev;
         group.key = dev->key;
         g_array_append_val(placed, group);
     }
@@ -1759,9 +1770,15 @@ qemuEAApplyBARSizes(const virDomainHostdevFixedBar *fixedBar,
 
     for (i = 0; i < fixedBar->nbars; i++) {
         const virDomainHostdevFixedBarAddress *override = &fixedBar->bars[i];
-        virPCIEABAR *bar = (virPCIEABAR *)qemuEAFindBAR(*bars, *nbars, override->idx);
+        virPCIEABAR *bar = NULL;
         const virPCIEABAR *lower = NULL;
         virPCIEABAR added = { 0 };
+        size_t j;
+
+        for (j = 0; j < *nbars; j++) {
+            if ((*bars)[j].idx == override->idx)
+                bar = &(*bars)[j];
+        }
 
         if (bar && bar->io) {
             virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
