@@ -557,12 +557,129 @@ testHostFacts(const void *opaque)
 }
 
 
+struct testBridgesData {
+    const char *path;           /* for virPCIEAParseBridges(), else... */
+    virPCIDeviceAddress addr;   /* ...for virPCIEAGetBridges() */
+    const char *expect;         /* "DDDD:BB:SS.F/type ...", NULL: fails */
+};
+
+
+static const char *
+testBridgeTypeToString(virPCIEABridgeType type)
+{
+    switch (type) {
+    case VIR_PCI_EA_BRIDGE_ROOT_PORT:
+        return "root";
+    case VIR_PCI_EA_BRIDGE_UPSTREAM_PORT:
+        return "upstream";
+    case VIR_PCI_EA_BRIDGE_DOWNSTREAM_PORT:
+        return "downstream";
+    case VIR_PCI_EA_BRIDGE_OTHER:
+        break;
+    }
+    return "other";
+}
+
+
+static int
+testBridges(const void *opaque)
+{
+    const struct testBridgesData *data = opaque;
+    g_autofree virPCIEABridge *bridges = NULL;
+    g_auto(virBuffer) buf = VIR_BUFFER_INITIALIZER;
+    g_autofree char *got = NULL;
+    size_t nbridges = 42;
+    size_t i;
+    int rc;
+
+    if (data->path)
+        rc = virPCIEAParseBridges(TEST_DEVNAME, data->path, &bridges, &nbridges);
+    else
+        rc = virPCIEAGetBridges(&data->addr, &bridges, &nbridges);
+
+    /* placement reads the host tree best-effort: nothing is reported */
+    if (virGetLastErrorCode() != VIR_ERR_OK) {
+        VIR_TEST_DEBUG("unexpected error '%s'", virGetLastErrorMessage());
+        virResetLastError();
+        return -1;
+    }
+
+    if (rc < 0) {
+        if (data->expect) {
+            VIR_TEST_DEBUG("failed, expected '%s'", data->expect);
+            return -1;
+        }
+        if (bridges || nbridges != 0) {
+            VIR_TEST_DEBUG("outputs not cleared on failure");
+            return -1;
+        }
+        return 0;
+    }
+
+    for (i = 0; i < nbridges; i++) {
+        g_autofree char *addr = virPCIDeviceAddressAsString(&bridges[i].addr);
+
+        virBufferAsprintf(&buf, "%s/%s ", addr,
+                          testBridgeTypeToString(bridges[i].type));
+    }
+    virBufferTrim(&buf, " ");
+    got = virBufferContentAndReset(&buf);
+
+    if (STRNEQ_NULLABLE(got, data->expect) &&
+        !(data->expect && !*data->expect && !got)) {
+        VIR_TEST_DEBUG("got '%s', expected '%s'", NULLSTR(got), NULLSTR(data->expect));
+        return -1;
+    }
+
+    return 0;
+}
+
+
+struct testPortTypeData {
+    int capType;                /* port type in the PCI Express capability,
+                                 * -1 for none */
+    size_t len;                 /* bytes of config space */
+    bool loop;                  /* a capability list that loops */
+    virPCIEABridgeType expect;
+};
+
+
+static int
+testPortType(const void *opaque)
+{
+    const struct testPortTypeData *data = opaque;
+    unsigned char config[256] = { 0 };
+    virPCIEABridgeType got;
+
+    /* a power management capability at 0x40, then PCI Express at 0x60 */
+    config[0x06] = 0x10;
+    config[0x34] = 0x40;
+    config[0x40] = 0x01;
+    config[0x41] = data->loop ? 0x40 : 0x60;
+    if (data->capType >= 0) {
+        config[0x60] = 0x10;
+        config[0x62] = 0x02 | (data->capType << 4);
+    }
+
+    got = virPCIEAParsePortType(config, data->len);
+    if (got != data->expect) {
+        VIR_TEST_DEBUG("got port type %s, expected %s",
+                       testBridgeTypeToString(got),
+                       testBridgeTypeToString(data->expect));
+        return -1;
+    }
+
+    return 0;
+}
+
+
 struct testCountData {
     bool rootBus;               /* count below a host bridge, else in a group */
     unsigned int domain;        /* host bridge */
     unsigned int bus;
     unsigned int group;         /* IOMMU group */
     int count;                  /* expected endpoints, -1 if not listable */
+    int switches;               /* expected upstream ports of switches */
 };
 
 
@@ -571,12 +688,13 @@ testCountEndpoints(const void *opaque)
 {
     const struct testCountData *data = opaque;
     size_t count = 0;
+    size_t switches = 0;
     int rc;
 
     if (data->rootBus)
-        rc = virPCIEACountRootBusEndpoints(data->domain, data->bus, &count);
+        rc = virPCIEACountRootBusEndpoints(data->domain, data->bus, &count, &switches);
     else
-        rc = virPCIEACountIOMMUGroupEndpoints(data->group, &count);
+        rc = virPCIEACountIOMMUGroupEndpoints(data->group, &count, &switches);
 
     /* counting is best-effort: nothing is ever reported */
     if (virGetLastErrorCode() != VIR_ERR_OK) {
@@ -593,8 +711,9 @@ testCountEndpoints(const void *opaque)
         return 0;
     }
 
-    if ((int)count != data->count) {
-        VIR_TEST_DEBUG("counted %zu endpoints, expected %d", count, data->count);
+    if ((int)count != data->count || (int)switches != data->switches) {
+        VIR_TEST_DEBUG("counted %zu endpoints and %zu switches, expected %d and %d",
+                       count, switches, data->count, data->switches);
         return -1;
     }
 
@@ -950,10 +1069,11 @@ mymain(void)
     DO_TEST_HOST_FACTS(0x0000, 0x46, 0x00, 0, false, 0, 0, -1);
     DO_TEST_HOST_FACTS(0x0000, 0x7f, 0x1f, 7, false, 0, 0, -1);
 
-# define DO_TEST_COUNT_ROOT_BUS(_domain, _bus, _count) \
+# define DO_TEST_COUNT_ROOT_BUS(_domain, _bus, _count, _switches) \
     do { \
         struct testCountData data = { \
             .rootBus = true, .domain = _domain, .bus = _bus, .count = _count, \
+            .switches = _switches, \
         }; \
         g_autofree char *label = NULL; \
         label = g_strdup_printf("endpoints below pci%04x:%02x", _domain, _bus); \
@@ -961,26 +1081,105 @@ mymain(void)
             ret = -1; \
     } while (0)
 
-# define DO_TEST_COUNT_GROUP(_group, _count) \
+# define DO_TEST_COUNT_GROUP(_group, _count, _switches) \
     do { \
-        struct testCountData data = { .group = _group, .count = _count }; \
+        struct testCountData data = { \
+            .group = _group, .count = _count, .switches = _switches, \
+        }; \
         if (virTestRun("endpoints in IOMMU group " #_group, \
                        testCountEndpoints, &data) < 0) \
             ret = -1; \
     } while (0)
 
-    /* the switches above them are not fixture devices */
-    DO_TEST_COUNT_ROOT_BUS(0x0000, 0x40, 2);
-    DO_TEST_COUNT_ROOT_BUS(0x0000, 0xc0, 4);
-    /* four functions, and a bridge on a root bus of its own */
-    DO_TEST_COUNT_ROOT_BUS(0x0005, 0x90, 4);
-    DO_TEST_COUNT_ROOT_BUS(0x0005, 0x80, 0);
-    DO_TEST_COUNT_ROOT_BUS(0x0000, 0xfe, 0);
-    DO_TEST_COUNT_GROUP(7, 4);
-    DO_TEST_COUNT_GROUP(40, 2);
+    /* the ports of the switch above them are bridges */
+    DO_TEST_COUNT_ROOT_BUS(0x0000, 0x40, 2, 1);
+    DO_TEST_COUNT_ROOT_BUS(0x0000, 0xc0, 4, 1);
+    /* nested switches */
+    DO_TEST_COUNT_ROOT_BUS(0x0000, 0x50, 3, 2);
+    /* four functions, and a bridge without PCI Express on a root bus of
+     * its own */
+    DO_TEST_COUNT_ROOT_BUS(0x0005, 0x90, 4, 0);
+    DO_TEST_COUNT_ROOT_BUS(0x0005, 0x80, 0, 0);
+    DO_TEST_COUNT_ROOT_BUS(0x0000, 0xfe, 0, 0);
+    DO_TEST_COUNT_GROUP(7, 4, 0);
+    DO_TEST_COUNT_GROUP(40, 2, 0);
     /* a bridge alone */
-    DO_TEST_COUNT_GROUP(4, 0);
-    DO_TEST_COUNT_GROUP(999, -1);
+    DO_TEST_COUNT_GROUP(4, 0, 0);
+    DO_TEST_COUNT_GROUP(999, -1, 0);
+    /* two downstream ports and the devices below them */
+    DO_TEST_COUNT_GROUP(72, 3, 0);
+    /* the inner switch of the nested ones, below a port without ACS */
+    DO_TEST_COUNT_GROUP(70, 3, 1);
+
+# define DO_TEST_PARSE_BRIDGES(_path, _expect) \
+    do { \
+        struct testBridgesData data = { .path = _path, .expect = _expect }; \
+        if (virTestRun("bridges in " _path, testBridges, &data) < 0) \
+            ret = -1; \
+    } while (0)
+
+# define DO_TEST_GET_BRIDGES(_domain, _bus, _slot, _function, _expect) \
+    do { \
+        struct testBridgesData data = { \
+            .addr = { .domain = _domain, .bus = _bus, \
+                      .slot = _slot, .function = _function }, \
+            .expect = _expect, \
+        }; \
+        g_autofree char *label = NULL; \
+        label = g_strdup_printf("bridges above %04x:%02x:%02x.%x", \
+                                _domain, _bus, _slot, _function); \
+        if (virTestRun(label, testBridges, &data) < 0) \
+            ret = -1; \
+    } while (0)
+
+# define DO_TEST_PORT_TYPE(_name, _capType, _len, _loop, _expect) \
+    do { \
+        struct testPortTypeData data = { \
+            .capType = _capType, .len = _len, .loop = _loop, \
+            .expect = VIR_PCI_EA_BRIDGE_ ## _expect, \
+        }; \
+        if (virTestRun("port type: " _name, testPortType, &data) < 0) \
+            ret = -1; \
+    } while (0)
+
+    DO_TEST_PARSE_BRIDGES("/sys/devices/pci0000:40/0000:40:01.0/0000:41:00.0/"
+                          "0000:42:00.0/" TEST_DEVNAME,
+                          "0000:40:01.0/other 0000:41:00.0/other 0000:42:00.0/other");
+    DO_TEST_PARSE_BRIDGES("/sys/devices/platform/soc/fe000000.pcie/pci0001:00/"
+                          "0001:00:00.0/" TEST_DEVNAME,
+                          "0001:00:00.0/other");
+    DO_TEST_PARSE_BRIDGES("/sys/devices/pci0000:00/" TEST_DEVNAME, "");
+    DO_TEST_PARSE_BRIDGES("/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.1", NULL);
+    DO_TEST_PARSE_BRIDGES("/sys/devices/pci0000:00/0000:00:01.0/usb1/" TEST_DEVNAME, NULL);
+    DO_TEST_PARSE_BRIDGES("/sys/devices/pci0000:00", NULL);
+    DO_TEST_PARSE_BRIDGES("/sys/devices/platform/ACPI0016:00/" TEST_DEVNAME, NULL);
+
+    DO_TEST_GET_BRIDGES(0x0000, 0x43, 0x00, 0,
+                        "0000:40:01.0/root 0000:41:00.0/upstream 0000:42:00.0/downstream");
+    DO_TEST_GET_BRIDGES(0x0008, 0x04, 0x00, 0,
+                        "0008:00:00.0/root 0008:01:00.0/upstream 0008:02:01.0/downstream");
+    DO_TEST_GET_BRIDGES(0x0000, 0x55, 0x00, 0,
+                        "0000:50:01.0/root 0000:51:00.0/upstream 0000:52:00.0/downstream "
+                        "0000:53:00.0/upstream 0000:54:00.0/downstream");
+    DO_TEST_GET_BRIDGES(0x0000, 0x74, 0x00, 1,
+                        "0000:70:01.0/root 0000:71:00.0/upstream 0000:72:01.0/downstream");
+    /* on its root bus; a bridge is read as what it is itself */
+    DO_TEST_GET_BRIDGES(0x0000, 0xe1, 0x00, 0, "");
+    DO_TEST_GET_BRIDGES(0x0000, 0x41, 0x00, 0, "0000:40:01.0/root");
+    /* no host bridge in its path; no such device */
+    DO_TEST_GET_BRIDGES(0x0000, 0x46, 0x00, 0, NULL);
+    DO_TEST_GET_BRIDGES(0x0000, 0x7f, 0x1f, 7, NULL);
+
+    DO_TEST_PORT_TYPE("root port", 4, 256, false, ROOT_PORT);
+    DO_TEST_PORT_TYPE("upstream port", 5, 4096, false, UPSTREAM_PORT);
+    DO_TEST_PORT_TYPE("downstream port", 6, 256, false, DOWNSTREAM_PORT);
+    DO_TEST_PORT_TYPE("PCI Express to PCI bridge", 7, 256, false, OTHER);
+    DO_TEST_PORT_TYPE("endpoint", 0, 256, false, OTHER);
+    DO_TEST_PORT_TYPE("no PCI Express capability", -1, 256, false, OTHER);
+    DO_TEST_PORT_TYPE("64 bytes read without privileges", 4, 64, false, OTHER);
+    DO_TEST_PORT_TYPE("capability beyond what was read", 4, 0x62, false, OTHER);
+    DO_TEST_PORT_TYPE("capability list that loops", 4, 256, true, OTHER);
+    DO_TEST_PORT_TYPE("no config space", 4, 0, false, OTHER);
 
     return ret == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -256,19 +256,32 @@ qemuEAIsEAPxb(const virDomainDef *def,
 }
 
 
-/* The EA pxb @cont is plugged into if it is a pcie-root-port, or NULL */
-static virDomainControllerDef *
-qemuEAGetPortPxb(const virDomainDef *def,
-                 const virDomainControllerDef *cont)
+/* The controllers that make up the hierarchy below an EA pxb */
+static bool
+qemuEAIsBridgeModel(int model)
 {
+    return model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT ||
+           model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_UPSTREAM_PORT ||
+           model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_DOWNSTREAM_PORT;
+}
+
+
+/* The EA pxb whose hierarchy @cont is part of if it is a pcie-root-port
+ * or a port of a PCIe switch, or NULL */
+static virDomainControllerDef *
+qemuEAGetBridgePxb(const virDomainDef *def,
+                   const virDomainControllerDef *cont)
+{
+    g_autofree virDomainControllerDef **byIdx = NULL;
     virDomainControllerDef *pxb;
     size_t i;
 
     if (cont->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
-        cont->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT)
+        !qemuEAIsBridgeModel(cont->model))
         return NULL;
 
-    if (!(pxb = qemuEAGetParent(def, &cont->info)) ||
+    byIdx = qemuEAIndexControllers(def);
+    if (!(pxb = qemuEAGetRootBus(byIdx, &cont->info)) ||
         pxb->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS)
         return NULL;
 
@@ -302,19 +315,26 @@ bool
 qemuEAIsEAPort(const virDomainDef *def,
                const virDomainControllerDef *cont)
 {
-    return !!qemuEAGetPortPxb(def, cont);
+    return cont->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI &&
+           cont->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT &&
+           qemuEAGetBridgePxb(def, cont);
 }
 
 
-/* qemuEAIsEAPort() with the EA pxbs from qemuEAGetEAPxbs() */
+/* Whether @cont is a pcie-root-port or a PCIe switch port below one of
+ * the EA pxbs @eaPxbs from qemuEAGetEAPxbs(); @byIdx from
+ * qemuEAIndexControllers() */
 static bool
-qemuEAIsEAPortOf(const virDomainControllerDef *cont,
-                 virBitmap *eaPxbs)
+qemuEAIsEABridgeOf(virDomainControllerDef **byIdx,
+                   const virDomainControllerDef *cont,
+                   virBitmap *eaPxbs)
 {
+    const virDomainControllerDef *root;
+
     return cont->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI &&
-           cont->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT &&
-           cont->info.type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
-           virBitmapIsBitSet(eaPxbs, cont->info.addr.pci.bus);
+           qemuEAIsBridgeModel(cont->model) &&
+           (root = qemuEAGetRootBus(byIdx, &cont->info)) &&
+           root->idx >= 0 && virBitmapIsBitSet(eaPxbs, root->idx);
 }
 
 
@@ -366,13 +386,14 @@ qemuEADeviceDescribe(const virDomainDeviceDef *dev,
 
 /**
  * qemuEAValidatePort:
- * @cont: controller for which qemuEAIsEAPort() is true
- * @pxb: the pcie-expander-bus it is plugged into
+ * @cont: pcie-root-port or PCIe switch port for which qemuEAGetBridgePxb()
+ *        is @pxb
+ * @pxb: the pcie-expander-bus its hierarchy is part of
  *
- * The command line switches every firmware reservation off on such a port
- * (qemuEABuildPortProps()) and hotplug is off (qemuEAAssignPlacement());
- * refuse a configuration asking for the opposite rather than overriding
- * it silently.
+ * The command line switches every firmware reservation off on a root port
+ * (qemuEABuildPortProps()) and hotplug is off on root and downstream
+ * ports (qemuEAAssignPlacement()); refuse a configuration asking for the
+ * opposite rather than overriding it silently.
  *
  * Returns 0 on success, -1 on error (reported).
  */
@@ -381,27 +402,35 @@ qemuEAValidatePort(const virDomainControllerDef *cont,
                    const virDomainControllerDef *pxb)
 {
     const virDomainPCIControllerOpts *pciopts = &cont->opts.pciopts;
+    const char *model = virDomainControllerModelPCITypeToString(cont->model);
+    virDomainControllerPCIModelName modelName = VIR_DOMAIN_CONTROLLER_PCI_MODEL_NAME_PCIE_ROOT_PORT;
+
+    if (cont->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_UPSTREAM_PORT)
+        modelName = VIR_DOMAIN_CONTROLLER_PCI_MODEL_NAME_X3130_UPSTREAM;
+    else if (cont->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_DOWNSTREAM_PORT)
+        modelName = VIR_DOMAIN_CONTROLLER_PCI_MODEL_NAME_XIO3130_DOWNSTREAM;
 
     if (pciopts->modelName != VIR_DOMAIN_CONTROLLER_PCI_MODEL_NAME_NONE &&
-        pciopts->modelName != VIR_DOMAIN_CONTROLLER_PCI_MODEL_NAME_PCIE_ROOT_PORT) {
+        pciopts->modelName != modelName) {
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                       _("pcie-root-port with index %1$d is plugged into pcie-expander-bus with index %2$d, which holds host devices with <fixedBar>, and must use model name 'pcie-root-port', not '%3$s'"),
-                       cont->idx, pxb->idx,
+                       _("%1$s with index %2$d is below pcie-expander-bus with index %3$d, which holds host devices with <fixedBar>, and must use model name '%4$s', not '%5$s'"),
+                       model, cont->idx, pxb->idx,
+                       virDomainControllerPCIModelNameTypeToString(modelName),
                        virDomainControllerPCIModelNameTypeToString(pciopts->modelName));
         return -1;
     }
 
     if (pciopts->hotplug == VIR_TRISTATE_SWITCH_ON) {
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                       _("pcie-root-port with index %1$d is plugged into pcie-expander-bus with index %2$d, which holds host devices with <fixedBar>, and cannot have hotplug enabled, remove hotplug='on'"),
-                       cont->idx, pxb->idx);
+                       _("%1$s with index %2$d is below pcie-expander-bus with index %3$d, which holds host devices with <fixedBar>, and cannot have hotplug enabled, remove hotplug='on'"),
+                       model, cont->idx, pxb->idx);
         return -1;
     }
 
     if (pciopts->memReserve) {
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                       _("pcie-root-port with index %1$d is plugged into pcie-expander-bus with index %2$d, which holds host devices with <fixedBar>, and cannot reserve memory, remove memReserve"),
-                       cont->idx, pxb->idx);
+                       _("%1$s with index %2$d is below pcie-expander-bus with index %3$d, which holds host devices with <fixedBar>, and cannot reserve memory, remove memReserve"),
+                       model, cont->idx, pxb->idx);
         return -1;
     }
 
@@ -415,10 +444,11 @@ qemuEAValidatePort(const virDomainControllerDef *cont,
  * @info: its address information
  * @def: domain definition
  *
- * Only pcie-root-ports may be plugged into a pcie-expander-bus that holds
- * devices with <fixedBar> (an EA pxb), and only host devices with
- * <fixedBar> into those ports: EA hierarchies are never shared with
- * devices whose BARs firmware or the guest program.
+ * A pcie-expander-bus that holds devices with <fixedBar> (an EA pxb) holds
+ * pcie-root-ports only; they and the downstream ports of PCIe switches
+ * below them hold host devices with <fixedBar> or the upstream port of a
+ * switch: EA hierarchies are never shared with devices whose BARs
+ * firmware or the guest program.
  *
  * Returns 0 on success, -1 on error (reported).
  */
@@ -428,6 +458,7 @@ qemuEAValidateDeviceAddress(const virDomainDeviceDef *dev,
                             const virDomainDef *def)
 {
     const virDomainControllerDef *parent = qemuEAGetParent(def, info);
+    const virDomainControllerDef *cont = NULL;
     const virDomainControllerDef *pxb;
     g_autofree char *desc = NULL;
 
@@ -435,11 +466,16 @@ qemuEAValidateDeviceAddress(const virDomainDeviceDef *dev,
         return 0;
 
     if (dev->type == VIR_DOMAIN_DEVICE_CONTROLLER &&
-        dev->data.controller->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI &&
-        dev->data.controller->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT) {
-        if (qemuEAGetPortPxb(def, dev->data.controller))
-            return qemuEAValidatePort(dev->data.controller, parent);
-    } else if (qemuEAIsEAPxb(def, parent)) {
+        dev->data.controller->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI)
+        cont = dev->data.controller;
+
+    if (cont && (pxb = qemuEAGetBridgePxb(def, cont)) &&
+        qemuEAValidatePort(cont, pxb) < 0)
+        return -1;
+
+    if (qemuEAIsEAPxb(def, parent)) {
+        if (cont && cont->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT)
+            return 0;
 
         desc = qemuEADeviceDescribe(dev, info);
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
@@ -448,21 +484,28 @@ qemuEAValidateDeviceAddress(const virDomainDeviceDef *dev,
         return -1;
     }
 
-    if (!qemuEADeviceGetFixedBarHostdev(dev) &&
-        (pxb = qemuEAGetPortPxb(def, parent))) {
-        desc = qemuEADeviceDescribe(dev, info);
-        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                       _("%1$s is plugged into pcie-root-port with index %2$d of pcie-expander-bus with index %3$d, which holds host devices with <fixedBar>; only host devices with <fixedBar> can be plugged in there, move it to another bus"),
-                       desc, parent->idx, pxb->idx);
-        return -1;
-    }
+    if (!(pxb = qemuEAGetBridgePxb(def, parent)))
+        return 0;
 
-    return 0;
+    /* the generic PCI address checks let only downstream ports into an
+     * upstream port */
+    if (parent->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_UPSTREAM_PORT ||
+        qemuEADeviceGetFixedBarHostdev(dev) ||
+        (cont && cont->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_UPSTREAM_PORT))
+        return 0;
+
+    desc = qemuEADeviceDescribe(dev, info);
+    virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                   _("%1$s is plugged into %2$s with index %3$d below pcie-expander-bus with index %4$d, which holds host devices with <fixedBar>; only host devices with <fixedBar> and pcie-switch-upstream-ports can be plugged in there, move it to another bus"),
+                   desc, virDomainControllerModelPCITypeToString(parent->model),
+                   parent->idx, pxb->idx);
+    return -1;
 }
 
 
-/* A device with fixed BARs sits at slot 0 of a pcie-root-port that is
- * plugged directly into a pcie-expander-bus. */
+/* A device with fixed BARs sits at slot 0 of a pcie-root-port plugged
+ * into a pcie-expander-bus, or of a downstream port of a PCIe switch
+ * whose upstream port sits in turn at slot 0 of such a port. */
 static int
 qemuEAValidatePlacement(const virDomainHostdevDef *hostdev,
                         const virDomainDef *def,
@@ -470,7 +513,7 @@ qemuEAValidatePlacement(const virDomainHostdevDef *hostdev,
 {
     const virDomainDeviceInfo *info = hostdev->info;
     const virDomainControllerDef *port = qemuEAGetParent(def, info);
-    const virDomainControllerDef *pxb = NULL;
+    size_t depth;
 
     /* virDomainHostdevDefValidate() refuses other address types */
     if (info->type != VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI)
@@ -483,25 +526,46 @@ qemuEAValidatePlacement(const virDomainHostdevDef *hostdev,
         return -1;
     }
 
-    if (port->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT ||
+    if ((port->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT &&
+         port->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_DOWNSTREAM_PORT) ||
         info->addr.pci.slot != 0) {
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                       _("host device %1$s with <fixedBar> is plugged into %2$s controller with index %3$d, but must sit at slot 0 of a pcie-root-port plugged into a pcie-expander-bus, remove its <address> to let libvirt place it"),
+                       _("host device %1$s with <fixedBar> is plugged into %2$s controller with index %3$d, but must sit at slot 0 of a pcie-root-port or pcie-switch-downstream-port below a pcie-expander-bus, remove its <address> to let libvirt place it"),
                        hostAddr,
                        virDomainControllerModelPCITypeToString(port->model),
                        port->idx);
         return -1;
     }
 
-    if (!(pxb = qemuEAGetParent(def, &port->info)) ||
-        pxb->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS) {
-        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                       _("host device %1$s with <fixedBar> is plugged into pcie-root-port with index %2$d, which is not plugged into a pcie-expander-bus, remove the device's <address> to let libvirt place it"),
-                       hostAddr, port->idx);
-        return -1;
+    /* downstream port, upstream port at slot 0 of a port, ..., root
+     * port, pxb; a definition whose buses loop ends the walk */
+    for (depth = 0; depth < QEMU_EA_MAX_PCI_BUSES; depth++) {
+        const virDomainControllerDef *parent = qemuEAGetParent(def, &port->info);
+        const virDomainControllerDef *upstream = parent;
+
+        if (port->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT) {
+            if (parent && parent->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS)
+                return 0;
+            break;
+        }
+
+        if (!upstream ||
+            upstream->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_UPSTREAM_PORT ||
+            upstream->info.type != VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI ||
+            upstream->info.addr.pci.slot != 0 ||
+            !(parent = qemuEAGetParent(def, &upstream->info)) ||
+            (parent->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT &&
+             parent->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_DOWNSTREAM_PORT))
+            break;
+
+        port = parent;
     }
 
-    return 0;
+    virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                   _("host device %1$s with <fixedBar> is below %2$s with index %3$d, which is not plugged into a pcie-expander-bus or, through the upstream port of a PCIe switch at slot 0, into another such port; remove the device's <address> to let libvirt place it"),
+                   hostAddr, virDomainControllerModelPCITypeToString(port->model),
+                   port->idx);
+    return -1;
 }
 
 
@@ -636,7 +700,47 @@ struct _qemuEAPlacedDevice {
     virDomainHostdevDef *hostdev;
     qemuEAGroupKey key;
     int numaNode;               /* host NUMA node, -1 if unknown */
+    virPCIEABridge *switches;   /* see qemuEAGetHostSwitches() */
+    size_t nswitches;
 };
+
+
+/* The PCIe switches above host device @addr, the topmost first: for
+ * switch i, @ports[2 * i] is its upstream port and @ports[2 * i + 1] the
+ * downstream port the device is below. None unless sysfs shows a root
+ * port followed by pairs of upstream and downstream ports: a device
+ * whose host tree is anything else is placed as if it had no switch. */
+static void
+qemuEAGetHostSwitches(const virPCIDeviceAddress *addr,
+                      virPCIEABridge **ports,
+                      size_t *nswitches)
+{
+    g_autofree virPCIEABridge *bridges = NULL;
+    size_t nbridges = 0;
+    size_t i;
+
+    *ports = NULL;
+    *nswitches = 0;
+
+    if (virPCIEAGetBridges(addr, &bridges, &nbridges) < 0 || nbridges < 3)
+        return;
+
+    for (i = 1; i + 1 < nbridges; i += 2) {
+        if (bridges[i].type != VIR_PCI_EA_BRIDGE_UPSTREAM_PORT ||
+            bridges[i + 1].type != VIR_PCI_EA_BRIDGE_DOWNSTREAM_PORT)
+            break;
+    }
+
+    if (bridges[0].type != VIR_PCI_EA_BRIDGE_ROOT_PORT || i != nbridges) {
+        VIR_DEBUG("The host PCI tree above %04x:%02x:%02x.%x is no root port followed by PCIe switches, placing it as if it had none",
+                  addr->domain, addr->bus, addr->slot, addr->function);
+        return;
+    }
+
+    *nswitches = (nbridges - 1) / 2;
+    *ports = g_new0(virPCIEABridge, nbridges - 1);
+    memcpy(*ports, bridges + 1, sizeof(**ports) * (nbridges - 1));
+}
 
 
 /* What a device is grouped by. The host is read best-effort: the domain
@@ -759,14 +863,14 @@ qemuEAGetPlacedGroups(virDomainDef *def)
     GArray *placed = g_array_new(FALSE, FALSE, sizeof(qemuEAPlacedGroup));
     size_t i;
 
+    g_autofree virDomainControllerDef **byIdx = qemuEAIndexControllers(def);
+
     for (i = 0; i < def->nhostdevs; i++) {
         virDomainHostdevDef *hostdev = def->hostdevs[i];
-        virDomainControllerDef *port;
         qemuEAPlacedGroup group = { 0 };
 
         if (!hostdev->fixedBar ||
-            !(port = qemuEAGetParent(def, hostdev->info)) ||
-            !(group.pxb = qemuEAGetPortPxb(def, port)))
+            !(group.pxb = qemuEAGetHostdevPxb(byIdx, hostdev)))
             continue;
 
         group.hostdev = hostdev;
@@ -800,12 +904,15 @@ qemuEAFindGroupPxb(GArray *placed,
 }
 
 
-/* The pcie-root-port at the lowest address on @pxb that has nothing
- * plugged into it, as a device detached from the definition leaves it, or NULL;
- * @used has the bus of every PCI address in use set. */
+/* The port of @model plugged into bus @bus that has nothing plugged into
+ * it, as a device detached from the definition leaves it: the one at
+ * @slot, or with @slot -1 the one at the lowest address; NULL if there is
+ * none. @used has the bus of every PCI address in use set. */
 static virDomainControllerDef *
 qemuEAFindFreePort(const virDomainDef *def,
-                   const virDomainControllerDef *pxb,
+                   int model,
+                   int bus,
+                   int slot,
                    virBitmap *used)
 {
     virDomainControllerDef *found = NULL;
@@ -815,9 +922,10 @@ qemuEAFindFreePort(const virDomainDef *def,
         virDomainControllerDef *port = def->controllers[i];
 
         if (port->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
-            port->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT ||
+            port->model != model ||
             port->info.type != VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI ||
-            port->info.addr.pci.bus != pxb->idx ||
+            port->info.addr.pci.bus != bus ||
+            (slot >= 0 && port->info.addr.pci.slot != slot) ||
             port->idx < 0 || port->idx >= QEMU_EA_MAX_PCI_BUSES ||
             virBitmapIsBitSet(used, port->idx))
             continue;
@@ -833,58 +941,482 @@ qemuEAFindFreePort(const virDomainDef *def,
 }
 
 
-/* Plug @hostdev into a free pcie-root-port of @pxb, else into a new one
- * with hotplug off at the lowest free slot of @pxb; @used has the bus of
- * every PCI address in use set and gets the port's. */
-static int
-qemuEAAddPort(virDomainDef *def,
-              virDomainControllerDef *pxb,
-              virDomainHostdevDef *hostdev,
+/* Whether a controller sits at @slot of bus @bus; only controllers can
+ * sit on the buses placement plugs ports into */
+static bool
+qemuEASlotIsTaken(const virDomainDef *def,
+                  int bus,
+                  unsigned int slot)
+{
+    size_t i;
+
+    for (i = 0; i < def->ncontrollers; i++) {
+        const virDomainDeviceInfo *info = &def->controllers[i]->info;
+
+        if (info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
+            info->addr.pci.bus == bus && info->addr.pci.slot == slot)
+            return true;
+    }
+
+    return false;
+}
+
+
+/* A new controller of @model with hotplug off where it has hotplug, at
+ * @slot of @parent; @used gets the bus of @parent */
+static virDomainControllerDef *
+qemuEAAddController(virDomainDef *def,
+                    int model,
+                    virDomainControllerDef *parent,
+                    unsigned int slot,
+                    virBitmap *used)
+{
+    virDomainControllerDef *cont;
+
+    cont = virDomainDefAddController(def, VIR_DOMAIN_CONTROLLER_TYPE_PCI,
+                                     qemuDomainGetMaxPCIControllerIndex(def) + 1,
+                                     model);
+    if (model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_UPSTREAM_PORT)
+        cont->opts.pciopts.hotplug = VIR_TRISTATE_SWITCH_OFF;
+    cont->info.type = VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI;
+    cont->info.addr.pci.bus = parent->idx;
+    cont->info.addr.pci.slot = slot;
+    if (parent->idx >= 0 && parent->idx < QEMU_EA_MAX_PCI_BUSES)
+        ignore_value(virBitmapSetBit(used, parent->idx));
+
+    return cont;
+}
+
+
+/* A port of @model (a pcie-root-port, or a switch downstream port) on
+ * @parent (a pcie-expander-bus or switch upstream port) with nothing in
+ * it for @hostdev: an empty one at @slot, else a new one at @slot,
+ * else an empty one, else a new one at the lowest free slot; with @slot
+ * -1 only the last two. */
+static virDomainControllerDef *
+qemuEAGetPort(virDomainDef *def,
+              int model,
+              virDomainControllerDef *parent,
+              int slot,
+              const virDomainHostdevDef *hostdev,
               virBitmap *used)
 {
     virDomainControllerDef *port;
-    bool usedSlots[VIR_PCI_ADDRESS_SLOT_LAST + 1] = { false };
-    unsigned int slot;
+    g_autofree char *hostAddr = NULL;
     size_t i;
 
-    if (!(port = qemuEAFindFreePort(def, pxb, used))) {
-        for (i = 0; i < def->ncontrollers; i++) {
-            const virDomainDeviceInfo *info = &def->controllers[i]->info;
-
-            if (info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
-                info->addr.pci.bus == pxb->idx &&
-                info->addr.pci.slot <= VIR_PCI_ADDRESS_SLOT_LAST)
-                usedSlots[info->addr.pci.slot] = true;
-        }
-
-        for (slot = 0; slot <= VIR_PCI_ADDRESS_SLOT_LAST && usedSlots[slot]; slot++)
-            ;
-
-        if (slot > VIR_PCI_ADDRESS_SLOT_LAST) {
-            g_autofree char *hostAddr = NULL;
-
-            hostAddr = virPCIDeviceAddressAsString(&hostdev->source.subsys.u.pci.addr);
-            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                           _("cannot place host device %1$s with <fixedBar>: all 32 slots of pcie-expander-bus with index %2$d are taken, and placement puts one pcie-root-port in each; place the device by hand in a pcie-root-port at a function of a taken slot, or detach a device of the same host root complex or IOMMU group"),
-                           hostAddr, pxb->idx);
-            return -1;
-        }
-
-        port = virDomainDefAddController(def, VIR_DOMAIN_CONTROLLER_TYPE_PCI,
-                                         qemuDomainGetMaxPCIControllerIndex(def) + 1,
-                                         VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT);
-        port->opts.pciopts.hotplug = VIR_TRISTATE_SWITCH_OFF;
-        port->info.type = VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI;
-        port->info.addr.pci.bus = pxb->idx;
-        port->info.addr.pci.slot = slot;
+    if (slot >= 0) {
+        if ((port = qemuEAFindFreePort(def, model, parent->idx, slot, used)))
+            return port;
+        if (!qemuEASlotIsTaken(def, parent->idx, slot))
+            return qemuEAAddController(def, model, parent, slot, used);
     }
 
-    hostdev->info->type = VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI;
-    hostdev->info->addr.pci = (virPCIDeviceAddress) { .bus = port->idx };
+    if ((port = qemuEAFindFreePort(def, model, parent->idx, -1, used)))
+        return port;
+
+    for (i = 0; i <= VIR_PCI_ADDRESS_SLOT_LAST; i++) {
+        if (!qemuEASlotIsTaken(def, parent->idx, i))
+            return qemuEAAddController(def, model, parent, i, used);
+    }
+
+    hostAddr = virPCIDeviceAddressAsString(&hostdev->source.subsys.u.pci.addr);
+    virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                   _("cannot place host device %1$s with <fixedBar>: all 32 slots of %2$s with index %3$d are taken, and placement puts one %4$s in each; place the device by hand in a port at a function of a taken slot, or detach a device of the same host root complex or IOMMU group"),
+                   hostAddr, virDomainControllerModelPCITypeToString(parent->model),
+                   parent->idx, virDomainControllerModelPCITypeToString(model));
+    return NULL;
+}
+
+
+/* A guest pcie-switch-upstream-port and the host switch it mirrors */
+typedef struct _qemuEASwitchMap qemuEASwitchMap;
+struct _qemuEASwitchMap {
+    virPCIDeviceAddress host;           /* upstream port of the host switch */
+    size_t level;                       /* its switch in the host paths, 0: topmost */
+    virDomainControllerDef *guest;
+};
+
+
+static virDomainControllerDef *
+qemuEASwitchMapFind(GArray *map,
+                    const virPCIDeviceAddress *host)
+{
+    size_t i;
+
+    for (i = 0; i < map->len; i++) {
+        qemuEASwitchMap *entry = &g_array_index(map, qemuEASwitchMap, i);
+
+        if (virPCIDeviceAddressEqual(&entry->host, host))
+            return entry->guest;
+    }
+
+    return NULL;
+}
+
+
+static void
+qemuEASwitchMapAdd(GArray *map,
+                   const virPCIDeviceAddress *host,
+                   size_t level,
+                   virDomainControllerDef *guest)
+{
+    qemuEASwitchMap entry = { *host, level, guest };
+
+    g_array_append_val(map, entry);
+}
+
+
+/* Whether guest controller @upper is above the device with @info */
+static bool
+qemuEAIsAbove(virDomainControllerDef **byIdx,
+              const virDomainControllerDef *upper,
+              const virDomainDeviceInfo *info)
+{
+    size_t depth;
+
+    for (depth = 0; depth < QEMU_EA_MAX_PCI_BUSES; depth++) {
+        const virDomainControllerDef *parent;
+
+        if (info->type != VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI ||
+            info->addr.pci.bus >= QEMU_EA_MAX_PCI_BUSES ||
+            !(parent = byIdx[info->addr.pci.bus]))
+            return false;
+        if (parent == upper)
+            return true;
+        info = &parent->info;
+    }
+
+    return false;
+}
+
+
+/* How many guest switch upstream ports are above @cont */
+static size_t
+qemuEASwitchDepth(virDomainControllerDef **byIdx,
+                  const virDomainControllerDef *cont)
+{
+    const virDomainDeviceInfo *info = &cont->info;
+    size_t depth = 0;
+    size_t i;
+
+    for (i = 0; i < QEMU_EA_MAX_PCI_BUSES; i++) {
+        const virDomainControllerDef *parent;
+
+        if (info->type != VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI ||
+            info->addr.pci.bus >= QEMU_EA_MAX_PCI_BUSES ||
+            !(parent = byIdx[info->addr.pci.bus]))
+            break;
+        if (parent->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_UPSTREAM_PORT)
+            depth++;
+        info = &parent->info;
+    }
+
+    return depth;
+}
+
+
+/* Which host switch each guest switch below @pxb mirrors, as far as the
+ * @nplaced devices @placed below them tell: the lowest host switch above
+ * all of them that is above what the guest switches below it mirror.
+ * Guest switches whose devices share none are left out. */
+static void
+qemuEAMapGuestSwitches(const virDomainDef *def,
+                       virDomainControllerDef **byIdx,
+                       const virDomainControllerDef *pxb,
+                       const qemuEAPlacedDevice *placed,
+                       size_t nplaced,
+                       GArray *map)
+{
+    g_autofree virDomainControllerDef **guests = g_new0(virDomainControllerDef *, def->ncontrollers);
+    size_t nguests = 0;
+    size_t depth;
+    size_t maxDepth = 0;
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < def->ncontrollers; i++) {
+        virDomainControllerDef *cont = def->controllers[i];
+
+        if (cont->type == VIR_DOMAIN_CONTROLLER_TYPE_PCI &&
+            cont->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_UPSTREAM_PORT &&
+            qemuEAGetRootBus(byIdx, &cont->info) == pxb) {
+            guests[nguests++] = cont;
+            maxDepth = MAX(maxDepth, qemuEASwitchDepth(byIdx, cont));
+        }
+    }
+
+    /* the innermost first: they bound the host switch of the outer ones */
+    for (depth = maxDepth + 1; depth > 0; depth--) {
+        for (i = 0; i < nguests; i++) {
+            virDomainControllerDef *guest = guests[i];
+            const qemuEAPlacedDevice *first = NULL;
+            size_t limit = SIZE_MAX;
+            size_t level;
+
+            if (qemuEASwitchDepth(byIdx, guest) != depth - 1)
+                continue;
+
+            for (j = 0; j < map->len; j++) {
+                qemuEASwitchMap *inner = &g_array_index(map, qemuEASwitchMap, j);
+
+                if (qemuEAIsAbove(byIdx, guest, &inner->guest->info))
+                    limit = MIN(limit, inner->level);
+            }
+
+            for (j = 0; j < nplaced; j++) {
+                if (!qemuEAIsAbove(byIdx, guest, placed[j].hostdev->info))
+                    continue;
+                if (!first)
+                    first = &placed[j];
+                limit = MIN(limit, placed[j].nswitches);
+            }
+
+            if (!first)
+                continue;
+
+            for (level = limit; level > 0; level--) {
+                const virPCIDeviceAddress *host = &first->switches[2 * (level - 1)].addr;
+
+                for (j = 0; j < nplaced; j++) {
+                    if (qemuEAIsAbove(byIdx, guest, placed[j].hostdev->info) &&
+                        !virPCIDeviceAddressEqual(&placed[j].switches[2 * (level - 1)].addr,
+                                                  host))
+                        break;
+                }
+
+                if (j == nplaced) {
+                    qemuEASwitchMapAdd(map, host, level - 1, guest);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+
+static bool
+qemuEAHostPortIn(GArray *set,
+                 const virPCIDeviceAddress *addr)
+{
+    size_t i;
+
+    for (i = 0; i < set->len; i++) {
+        if (virPCIDeviceAddressEqual(&g_array_index(set, virPCIDeviceAddress, i), addr))
+            return true;
+    }
+
+    return false;
+}
+
+
+static void
+qemuEAHostPortAdd(GArray *set,
+                  const virPCIDeviceAddress *addr)
+{
+    if (!qemuEAHostPortIn(set, addr))
+        g_array_append_vals(set, addr, 1);
+}
+
+
+/* Add to @mirrored the upstream ports of the host switches that lie
+ * between two of the @npeers devices @peers: the lowest switch above
+ * both and every switch between it and either. Two functions of one
+ * host device below one downstream port are one device. */
+static void
+qemuEAGetMirroredSwitches(const qemuEAPlacedDevice **peers,
+                          size_t npeers,
+                          GArray *mirrored)
+{
+    size_t a;
+    size_t b;
+    size_t j;
+
+    for (a = 0; a < npeers; a++) {
+        for (b = a + 1; b < npeers; b++) {
+            const qemuEAPlacedDevice *da = peers[a];
+            const qemuEAPlacedDevice *db = peers[b];
+            size_t common = 0;
+
+            while (common < da->nswitches && common < db->nswitches &&
+                   virPCIDeviceAddressEqual(&da->switches[2 * common].addr,
+                                            &db->switches[2 * common].addr))
+                common++;
+
+            if (common == 0)
+                continue;
+
+            if (da->nswitches == common && db->nswitches == common &&
+                virPCIDeviceAddressEqual(&da->switches[2 * common - 1].addr,
+                                         &db->switches[2 * common - 1].addr))
+                continue;
+
+            for (j = common - 1; j < da->nswitches; j++)
+                qemuEAHostPortAdd(mirrored, &da->switches[2 * j].addr);
+            for (j = common; j < db->nswitches; j++)
+                qemuEAHostPortAdd(mirrored, &db->switches[2 * j].addr);
+        }
+    }
+}
+
+
+/* Place device @i of the @ndevices devices @devices of one group below
+ * @pxb, with the other functions of its host slot that have no address
+ * yet: below the guest switch that mirrors the lowest host switch above
+ * it, if there is one in @map, else below a new guest switch for the
+ * topmost host switch above it in @mirrored, else in a pcie-root-port.
+ * Below a guest switch, the device and the switches in @mirrored below
+ * it get a downstream port each, at the slot of the host's downstream
+ * port if that is free; guest switches added go into @map. */
+static int
+qemuEAPlaceDevice(virDomainDef *def,
+                  virDomainControllerDef *pxb,
+                  qemuEAPlacedDevice *devices,
+                  size_t ndevices,
+                  size_t i,
+                  GArray *map,
+                  GArray *mirrored,
+                  virBitmap *used)
+{
+    qemuEAPlacedDevice *dev = &devices[i];
+    const virPCIDeviceAddress *addr = &dev->hostdev->source.subsys.u.pci.addr;
+    virDomainControllerDef *upstream = NULL;
+    virDomainControllerDef *port = NULL;
+    size_t level = 0;
+    size_t nfunctions = 0;
+    size_t j;
+
+    for (j = dev->nswitches; j > 0 && !upstream; j--) {
+        if ((upstream = qemuEASwitchMapFind(map, &dev->switches[2 * (j - 1)].addr)))
+            level = j - 1;
+    }
+
+    if (!upstream) {
+        for (j = 0; j < dev->nswitches; j++) {
+            if (qemuEAHostPortIn(mirrored, &dev->switches[2 * j].addr))
+                break;
+        }
+
+        if (j < dev->nswitches) {
+            if (!(port = qemuEAGetPort(def, VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT,
+                                       pxb, -1, dev->hostdev, used)))
+                return -1;
+            upstream = qemuEAAddController(def, VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_UPSTREAM_PORT,
+                                           port, 0, used);
+            qemuEASwitchMapAdd(map, &dev->switches[2 * j].addr, j, upstream);
+            level = j;
+        }
+    }
+
+    while (upstream) {
+        const virPCIEABridge *downstream = &dev->switches[2 * level + 1];
+
+        if (!(port = qemuEAGetPort(def, VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_DOWNSTREAM_PORT,
+                                   upstream, downstream->addr.slot, dev->hostdev, used)))
+            return -1;
+
+        upstream = NULL;
+        if (level + 1 < dev->nswitches &&
+            qemuEAHostPortIn(mirrored, &dev->switches[2 * (level + 1)].addr)) {
+            level++;
+            upstream = qemuEAAddController(def, VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_UPSTREAM_PORT,
+                                           port, 0, used);
+            qemuEASwitchMapAdd(map, &dev->switches[2 * level].addr, level, upstream);
+        }
+    }
+
+    if (!port &&
+        !(port = qemuEAGetPort(def, VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT,
+                               pxb, -1, dev->hostdev, used)))
+        return -1;
+
+    /* the devices are sorted by host address: the other functions of
+     * the slot follow */
+    for (j = i; j < ndevices; j++) {
+        virDomainHostdevDef *hostdev = devices[j].hostdev;
+        const virPCIDeviceAddress *other = &hostdev->source.subsys.u.pci.addr;
+
+        if (other->domain != addr->domain || other->bus != addr->bus ||
+            other->slot != addr->slot)
+            break;
+        if (!virDeviceInfoPCIAddressIsWanted(hostdev->info))
+            continue;
+
+        hostdev->info->type = VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI;
+        hostdev->info->addr.pci = (virPCIDeviceAddress) {
+            .bus = port->idx, .function = nfunctions++,
+        };
+    }
+
+    if (nfunctions > 1)
+        dev->hostdev->info->addr.pci.multi = VIR_TRISTATE_SWITCH_ON;
     if (port->idx < QEMU_EA_MAX_PCI_BUSES)
         ignore_value(virBitmapSetBit(used, port->idx));
 
     return 0;
+}
+
+
+/* Place the @ndevices devices @devices of one group, sorted by host
+ * address, below @pxb, where the devices of @placed below @pxb are
+ * already: mirror the host switches between any two of the group's
+ * devices, except those that sit directly in a pcie-root-port of @pxb,
+ * see qemuEAPlaceDevice(). */
+static int
+qemuEAPlaceGroup(virDomainDef *def,
+                 virDomainControllerDef *pxb,
+                 qemuEAPlacedDevice *devices,
+                 size_t ndevices,
+                 GArray *placed,
+                 virBitmap *used)
+{
+    g_autoptr(GArray) map = g_array_new(FALSE, FALSE, sizeof(qemuEASwitchMap));
+    g_autoptr(GArray) mirrored = g_array_new(FALSE, FALSE, sizeof(virPCIDeviceAddress));
+    g_autofree virDomainControllerDef **byIdx = qemuEAIndexControllers(def);
+    g_autofree qemuEAPlacedDevice *below = g_new0(qemuEAPlacedDevice, placed->len);
+    g_autofree const qemuEAPlacedDevice **peers = NULL;
+    size_t nbelow = 0;
+    size_t npeers = 0;
+    size_t i;
+    int ret = -1;
+
+    for (i = 0; i < placed->len; i++) {
+        qemuEAPlacedGroup *group = &g_array_index(placed, qemuEAPlacedGroup, i);
+
+        if (group->pxb != pxb)
+            continue;
+
+        below[nbelow].hostdev = group->hostdev;
+        qemuEAGetHostSwitches(&group->hostdev->source.subsys.u.pci.addr,
+                              &below[nbelow].switches, &below[nbelow].nswitches);
+        nbelow++;
+    }
+
+    qemuEAMapGuestSwitches(def, byIdx, pxb, below, nbelow, map);
+
+    peers = g_new0(const qemuEAPlacedDevice *, ndevices + nbelow);
+    for (i = 0; i < ndevices; i++)
+        peers[npeers++] = &devices[i];
+    for (i = 0; i < nbelow; i++) {
+        const virDomainControllerDef *parent = qemuEAGetParent(def, below[i].hostdev->info);
+
+        if (parent && parent->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_DOWNSTREAM_PORT)
+            peers[npeers++] = &below[i];
+    }
+    qemuEAGetMirroredSwitches(peers, npeers, mirrored);
+
+    for (i = 0; i < ndevices; i++) {
+        if (virDeviceInfoPCIAddressIsWanted(devices[i].hostdev->info) &&
+            qemuEAPlaceDevice(def, pxb, devices, ndevices, i, map, mirrored, used) < 0)
+            goto cleanup;
+    }
+
+    ret = 0;
+
+ cleanup:
+    for (i = 0; i < nbelow; i++)
+        g_free(below[i].switches);
+    return ret;
 }
 
 
@@ -905,21 +1437,27 @@ qemuEAMarkUsedBus(virDomainDef *def G_GNUC_UNUSED,
 
 
 /* How many bus numbers the EA pxb of the group @key may come to need, so
- * that every device of the group can join it later: one for the pxb and
- * one for a pcie-root-port for each PCI function of the group on the
- * host, as far as sysfs tells, at most one per slot; 0 if not known. */
+ * that every device of the group can join it later: one for the pxb, one
+ * for a pcie-root-port or downstream port for each PCI function of the
+ * group on the host that is no bridge, and two for each host switch that
+ * may be mirrored (its upstream port and the port above that), as far as
+ * sysfs tells; 0 if not known. At most 64 besides the pxb's: that covers
+ * a pcie-expander-bus full of root ports and a few switches, while the
+ * functions of a host full of SR-IOV virtual functions, which are
+ * rarely all assigned to one guest, would exhaust the 256 buses. */
 static unsigned int
 qemuEAGroupBusNumbers(const qemuEAGroupKey *key)
 {
     size_t count = 1;
+    size_t switches = 0;
     int rc = 0;
 
     switch (key->kind) {
     case QEMU_EA_GROUP_ROOT_BUS:
-        rc = virPCIEACountRootBusEndpoints(key->domain, key->id, &count);
+        rc = virPCIEACountRootBusEndpoints(key->domain, key->id, &count, &switches);
         break;
     case QEMU_EA_GROUP_IOMMU:
-        rc = virPCIEACountIOMMUGroupEndpoints(key->id, &count);
+        rc = virPCIEACountIOMMUGroupEndpoints(key->id, &count, &switches);
         break;
     case QEMU_EA_GROUP_DEVICE:
         break;
@@ -928,7 +1466,7 @@ qemuEAGroupBusNumbers(const qemuEAGroupKey *key)
     if (rc < 0)
         return 0;
 
-    return 1 + MIN(count, VIR_PCI_ADDRESS_SLOT_LAST + 1);
+    return 1 + MIN(count + 2 * switches, 64);
 }
 
 
@@ -1164,13 +1702,15 @@ int
 qemuEAAssignPlacement(virDomainDef *def)
 {
     g_autofree qemuEAPlacedDevice *devices = NULL;
+    g_autofree virDomainControllerDef **byIdx = NULL;
     g_autoptr(GArray) placed = NULL;
     g_autoptr(virBitmap) used = NULL;
     g_autoptr(virBitmap) grown = NULL;
     g_autoptr(virBitmap) eaPxbs = NULL;
     size_t ndevices = 0;
-    virDomainControllerDef *pxb = NULL;
+    size_t end;
     size_t i;
+    int ret = -1;
 
     /* Anywhere else validation refuses <fixedBar> anyway */
     if (!qemuEAMachineIsSupported(def->os.machine, def->os.arch))
@@ -1198,6 +1738,9 @@ qemuEAAssignPlacement(virDomainDef *def)
             virResetLastError();
             devices[ndevices].numaNode = -1;
         }
+        qemuEAGetHostSwitches(&hostdev->source.subsys.u.pci.addr,
+                              &devices[ndevices].switches,
+                              &devices[ndevices].nswitches);
         ndevices++;
     }
 
@@ -1210,55 +1753,62 @@ qemuEAAssignPlacement(virDomainDef *def)
         ignore_value(virDomainDeviceInfoIterate(def, qemuEAMarkUsedBus, used));
     }
 
-    for (i = 0; i < ndevices; i++) {
-        qemuEAPlacedGroup group = { 0 };
+    for (i = 0; i < ndevices; i = end) {
         qemuEAPlacedDevice *dev = &devices[i];
+        virDomainControllerDef *pxb;
+        size_t j;
 
-        /* the first device of each group finds or adds its pxb; the
-         * devices placed before are looked up once */
-        if (i == 0 || qemuEAGroupKeyCompare(&dev->key, &devices[i - 1].key) != 0) {
-            if (!placed)
-                placed = qemuEAGetPlacedGroups(def);
-            if (!(pxb = qemuEAFindGroupPxb(placed, &dev->key))) {
-                size_t j;
-                int numaNode = dev->numaNode;
+        for (end = i + 1; end < ndevices &&
+             qemuEAGroupKeyCompare(&dev->key, &devices[end].key) == 0; end++)
+            ;
 
-                /* bind the pxb to a NUMA node only if the whole group is
-                 * on it */
-                for (j = i + 1; j < ndevices &&
-                     qemuEAGroupKeyCompare(&dev->key, &devices[j].key) == 0; j++) {
-                    if (devices[j].numaNode != numaNode)
-                        numaNode = -1;
-                }
+        /* the devices placed before are looked up once */
+        if (!placed)
+            placed = qemuEAGetPlacedGroups(def);
+        if (!(pxb = qemuEAFindGroupPxb(placed, &dev->key))) {
+            int numaNode = dev->numaNode;
 
-                pxb = virDomainDefAddController(def, VIR_DOMAIN_CONTROLLER_TYPE_PCI,
-                                                qemuDomainGetMaxPCIControllerIndex(def) + 1,
-                                                VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS);
-                pxb->opts.pciopts.numaNode = qemuEAGetGuestCell(def, numaNode);
+            /* bind the pxb to a NUMA node only if the whole group is on it */
+            for (j = i + 1; j < end; j++) {
+                if (devices[j].numaNode != numaNode)
+                    numaNode = -1;
             }
+
+            pxb = virDomainDefAddController(def, VIR_DOMAIN_CONTROLLER_TYPE_PCI,
+                                            qemuDomainGetMaxPCIControllerIndex(def) + 1,
+                                            VIR_DOMAIN_CONTROLLER_MODEL_PCIE_EXPANDER_BUS);
+            pxb->opts.pciopts.numaNode = qemuEAGetGuestCell(def, numaNode);
         }
 
-        if (qemuEAAddPort(def, pxb, dev->hostdev, used) < 0)
-            return -1;
+        if (qemuEAPlaceGroup(def, pxb, devices + i, end - i, placed, used) < 0)
+            goto cleanup;
 
         if (pxb->idx < QEMU_EA_MAX_PCI_BUSES)
             ignore_value(virBitmapSetBit(grown, pxb->idx));
-        group.pxb = pxb;
-        group.hostdev = dev->hostdev;
-        group.key = dev->key;
-        g_array_append_val(placed, group);
+        for (j = i; j < end; j++) {
+            qemuEAPlacedGroup group = { pxb, devices[j].hostdev, devices[j].key };
+
+            g_array_append_val(placed, group);
+        }
     }
 
+    byIdx = qemuEAIndexControllers(def);
     eaPxbs = qemuEAGetEAPxbs(def);
     for (i = 0; i < def->ncontrollers; i++) {
         virDomainControllerDef *cont = def->controllers[i];
 
-        if (qemuEAIsEAPortOf(cont, eaPxbs) &&
+        if (cont->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_UPSTREAM_PORT &&
+            qemuEAIsEABridgeOf(byIdx, cont, eaPxbs) &&
             cont->opts.pciopts.hotplug == VIR_TRISTATE_SWITCH_ABSENT)
             cont->opts.pciopts.hotplug = VIR_TRISTATE_SWITCH_OFF;
     }
 
-    return qemuEAAssignBusNumbers(def, &placed, grown);
+    ret = qemuEAAssignBusNumbers(def, &placed, grown);
+
+ cleanup:
+    for (i = 0; i < ndevices; i++)
+        g_free(devices[i].switches);
+    return ret;
 }
 
 
@@ -1276,15 +1826,21 @@ qemuEAIsolatePCIBuses(const virDomainDef *def,
                       virDomainPCIAddressSet *addrs)
 {
     g_autoptr(virBitmap) eaPxbs = qemuEAGetEAPxbs(def);
+    g_autofree virDomainControllerDef **byIdx = NULL;
     size_t i;
 
+    if (virBitmapIsAllClear(eaPxbs))
+        return;
+
+    byIdx = qemuEAIndexControllers(def);
     for (i = 0; i < def->ncontrollers; i++) {
         const virDomainControllerDef *cont = def->controllers[i];
         virDomainPCIAddressBus *bus;
 
         if (cont->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
             cont->idx < 0 || (size_t)cont->idx >= addrs->nbuses ||
-            (!virBitmapIsBitSet(eaPxbs, cont->idx) && !qemuEAIsEAPortOf(cont, eaPxbs)))
+            (!virBitmapIsBitSet(eaPxbs, cont->idx) &&
+             !qemuEAIsEABridgeOf(byIdx, cont, eaPxbs)))
             continue;
 
         bus = &addrs->buses[cont->idx];
@@ -1419,8 +1975,10 @@ qemuEALayoutFree(qemuEALayout *layout)
     if (!layout)
         return;
 
-    for (i = 0; i < layout->ndevices; i++)
+    for (i = 0; i < layout->ndevices; i++) {
         g_free(layout->devices[i].bars);
+        g_free(layout->devices[i].bridges);
+    }
     g_free(layout->devices);
     g_free(layout);
 }
@@ -2066,27 +2624,87 @@ qemuEACheckOverlaps(const qemuEALayout *layout)
  * and 64-bit non-prefetchable ones above 4 GiB, which PCI Express permits
  * there). QEMU's expander buses describe these windows to the guest, so
  * it is they that have to fit the guest memory map and stay free
- * (x-fixed-mmio), and no two of them may overlap. */
+ * (x-fixed-mmio). Behind a PCIe switch, the windows of the root port and
+ * of the upstream port span those of its downstream ports; two windows
+ * overlap only where one bridge is above the other. */
 #define QEMU_EA_WINDOW_ALIGN (1024ULL * 1024ULL)
 
 typedef struct _qemuEAWindow qemuEAWindow;
 struct _qemuEAWindow {
-    int port;                       /* qemuEADevicePort() */
+    int bridge;                     /* see qemuEADeviceBridges() */
     bool prefetchable;
     unsigned long long start;
     unsigned long long end;         /* inclusive */
 };
 
 
-/* Which root port's windows forward the BARs of device @i of @layout: its
- * pcie-root-port, or one of its own if that is unknown */
-static int
-qemuEADevicePort(const qemuEALayout *layout,
-                 size_t i)
+/* The guest bridges whose windows forward the BARs of device @i of
+ * @layout, the nearest first, into @bridges (QEMU_EA_MAX_PCI_BUSES
+ * entries): its pcie-root-port and the ports of the switches between,
+ * else its port alone, else a bridge of its own that is no controller
+ * (-1 - @i) if that is unknown. Returns how many. */
+static size_t
+qemuEADeviceBridges(const qemuEALayout *layout,
+                    size_t i,
+                    int *bridges)
 {
-    if (layout->devices[i].port >= 0)
-        return layout->devices[i].port;
-    return -1 - (int)i;
+    const qemuEADevice *dev = &layout->devices[i];
+    size_t j;
+
+    if (dev->nbridges > 0) {
+        for (j = 0; j < dev->nbridges && j < QEMU_EA_MAX_PCI_BUSES; j++)
+            bridges[j] = dev->bridges[j];
+        return j;
+    }
+
+    bridges[0] = dev->port >= 0 ? dev->port : -1 - (int)i;
+    return 1;
+}
+
+
+/* Whether device @i of @layout is below @bridge */
+static bool
+qemuEADeviceIsBelow(const qemuEALayout *layout,
+                    size_t i,
+                    int bridge)
+{
+    g_autofree int *bridges = g_new0(int, QEMU_EA_MAX_PCI_BUSES);
+    size_t nbridges = qemuEADeviceBridges(layout, i, bridges);
+    size_t j;
+
+    for (j = 0; j < nbridges; j++) {
+        if (bridges[j] == bridge)
+            return true;
+    }
+
+    return false;
+}
+
+
+/* Whether guest bridge @upper is above guest bridge @lower in @layout:
+ * some device has both above it, @lower nearer */
+static bool
+qemuEABridgeIsAbove(const qemuEALayout *layout,
+                    int upper,
+                    int lower)
+{
+    g_autofree int *bridges = g_new0(int, QEMU_EA_MAX_PCI_BUSES);
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < layout->ndevices; i++) {
+        size_t nbridges = qemuEADeviceBridges(layout, i, bridges);
+        bool seenLower = false;
+
+        for (j = 0; j < nbridges; j++) {
+            if (bridges[j] == lower)
+                seenLower = true;
+            else if (bridges[j] == upper && seenLower)
+                return true;
+        }
+    }
+
+    return false;
 }
 
 
@@ -2118,31 +2736,36 @@ static GArray *
 qemuEALayoutGetWindows(const qemuEALayout *layout)
 {
     GArray *windows = g_array_new(FALSE, FALSE, sizeof(qemuEAWindow));
+    g_autofree int *bridges = g_new0(int, QEMU_EA_MAX_PCI_BUSES);
     size_t i;
     size_t j;
     size_t k;
+    size_t b;
 
     for (i = 0; i < layout->ndevices; i++) {
         const qemuEADevice *dev = &layout->devices[i];
-        int port = qemuEADevicePort(layout, i);
+        size_t nbridges = qemuEADeviceBridges(layout, i, bridges);
 
         for (j = 0; j < dev->nbars; j++) {
             const qemuEABAR *bar = &dev->bars[j];
-            qemuEAWindow win = { port, qemuEABARInPrefetchWindow(bar),
-                                 bar->guestStart,
-                                 bar->guestStart + (bar->size - 1) };
 
-            for (k = 0; k < windows->len; k++) {
-                qemuEAWindow *w = &g_array_index(windows, qemuEAWindow, k);
+            for (b = 0; b < nbridges; b++) {
+                qemuEAWindow win = { bridges[b], qemuEABARInPrefetchWindow(bar),
+                                     bar->guestStart,
+                                     bar->guestStart + (bar->size - 1) };
 
-                if (w->port == win.port && w->prefetchable == win.prefetchable) {
-                    w->start = MIN(w->start, win.start);
-                    w->end = MAX(w->end, win.end);
-                    break;
+                for (k = 0; k < windows->len; k++) {
+                    qemuEAWindow *w = &g_array_index(windows, qemuEAWindow, k);
+
+                    if (w->bridge == win.bridge && w->prefetchable == win.prefetchable) {
+                        w->start = MIN(w->start, win.start);
+                        w->end = MAX(w->end, win.end);
+                        break;
+                    }
                 }
+                if (k == windows->len)
+                    g_array_append_val(windows, win);
             }
-            if (k == windows->len)
-                g_array_append_val(windows, win);
         }
     }
 
@@ -2173,7 +2796,7 @@ qemuEAWindowDescribe(const qemuEALayout *layout,
         g_auto(virBuffer) bars = VIR_BUFFER_INITIALIZER;
         size_t nbars = 0;
 
-        if (qemuEADevicePort(layout, i) != win->port)
+        if (!qemuEADeviceIsBelow(layout, i, win->bridge))
             continue;
 
         for (j = 0; j < dev->nbars; j++) {
@@ -2199,9 +2822,10 @@ qemuEAWindowDescribe(const qemuEALayout *layout,
 
 /* H3 for the bridge windows, after qemuEACheckBAR() passed for every BAR:
  * no prefetchable window mixes BARs below and above 4 GiB, no window
- * overlaps what the guest has elsewhere, and no two overlap. A
- * window ends at most at the end of the 1 MiB its highest BAR ends in,
- * which needs no more address bits than that BAR. */
+ * overlaps what the guest has elsewhere, and two windows overlap only if
+ * one bridge is above the other. A window ends at most at the end of the
+ * 1 MiB its highest BAR ends in, which needs no more address bits than
+ * that BAR. */
 static int
 qemuEACheckWindows(const qemuEAGuestMap *map,
                    const qemuEALayout *layout)
@@ -2221,7 +2845,7 @@ qemuEACheckWindows(const qemuEAGuestMap *map,
             win->end > 0xffffffffULL) {
             what = qemuEAWindowDescribe(layout, win);
             virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                           _("the guest bridge window 0x%1$llx-0x%2$llx for %3$s would forward prefetchable BARs below and above 4 GiB; a pcie-root-port has one prefetchable window, so give these BARs addresses with <bar> on one side of 4 GiB"),
+                           _("the guest bridge window 0x%1$llx-0x%2$llx for %3$s would forward prefetchable BARs below and above 4 GiB; a bridge has one prefetchable window, so give these BARs addresses with <bar> on one side of 4 GiB"),
                            win->start, win->end, what);
             return -1;
         }
@@ -2240,19 +2864,25 @@ qemuEACheckWindows(const qemuEAGuestMap *map,
             return -1;
         }
 
-        if (i > 0) {
-            const qemuEAWindow *prev = &g_array_index(windows, qemuEAWindow, i - 1);
-            g_autofree char *prevWhat = NULL;
+        /* W3: the windows are sorted by start */
+        for (j = i + 1; j < windows->len; j++) {
+            const qemuEAWindow *next = &g_array_index(windows, qemuEAWindow, j);
+            g_autofree char *nextWhat = NULL;
 
-            if (win->start > prev->end)
+            if (next->start > win->end)
+                break;
+
+            if (next->bridge != win->bridge &&
+                (qemuEABridgeIsAbove(layout, win->bridge, next->bridge) ||
+                 qemuEABridgeIsAbove(layout, next->bridge, win->bridge)))
                 continue;
 
-            what = qemuEAWindowDescribe(layout, win);
-            prevWhat = qemuEAWindowDescribe(layout, prev);
+            what = qemuEAWindowDescribe(layout, next);
+            nextWhat = qemuEAWindowDescribe(layout, win);
             virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
                            _("the guest bridge window 0x%1$llx-0x%2$llx for %3$s overlaps the guest bridge window 0x%4$llx-0x%5$llx for %6$s; a window runs from the lowest to the highest of its BARs in units of 1 MiB, so give the BARs addresses with <bar> that keep the windows apart"),
-                           win->start, win->end, what,
-                           prev->start, prev->end, prevWhat);
+                           next->start, next->end, what,
+                           win->start, win->end, nextWhat);
             return -1;
         }
     }
@@ -2307,25 +2937,6 @@ qemuEAGroupCheckInit(qemuEAGroupCheck *check,
 }
 
 
-/* The controller the controller that @info's device is plugged into is
- * plugged into, or NULL */
-static virDomainControllerDef *
-qemuEAGetGrandParent(virDomainControllerDef **byIdx,
-                     const virDomainDeviceInfo *info)
-{
-    const virDomainControllerDef *parent;
-
-    if (info->type != VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI ||
-        info->addr.pci.bus >= QEMU_EA_MAX_PCI_BUSES ||
-        !(parent = byIdx[info->addr.pci.bus]) ||
-        parent->info.type != VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI ||
-        parent->info.addr.pci.bus >= QEMU_EA_MAX_PCI_BUSES)
-        return NULL;
-
-    return byIdx[parent->info.addr.pci.bus];
-}
-
-
 /* H2: the other endpoints of a fixedBar device's IOMMU group that are
  * assigned to the domain have <fixedBar> too and sit below the same
  * pcie-expander-bus. Each group is read and checked once, for the first
@@ -2360,7 +2971,7 @@ qemuEACheckIOMMUGroup(qemuEAGroupCheck *check,
     if (!g_hash_table_add(check->groups, GINT_TO_POINTER(group)))
         return 0;
 
-    pxb = qemuEAGetGrandParent(check->byIdx, hostdev->info);
+    pxb = qemuEAGetHostdevPxb(check->byIdx, hostdev);
 
     /* on failure part of the group may have been read: free it too */
     if (virPCIDeviceAddressGetIOMMUGroupAddresses(&addr, &members, &nmembers) < 0)
@@ -2375,7 +2986,7 @@ qemuEACheckIOMMUGroup(qemuEAGroupCheck *check,
             continue;
 
         if (other->fixedBar &&
-            qemuEAGetGrandParent(check->byIdx, other->info) == pxb)
+            qemuEAGetHostdevPxb(check->byIdx, other) == pxb)
             continue;
 
         hostAddr = virPCIDeviceAddressAsString(&addr);
@@ -2396,6 +3007,135 @@ qemuEACheckIOMMUGroup(qemuEAGroupCheck *check,
  cleanup:
     for (i = 0; i < nmembers; i++)
         g_free(members[i]);
+    return ret;
+}
+
+
+/* The guest bridges above @hostdev, its port first, up to its root bus */
+static void
+qemuEAGetGuestBridges(virDomainControllerDef **byIdx,
+                      const virDomainHostdevDef *hostdev,
+                      qemuEADevice *dev)
+{
+    const virDomainDeviceInfo *info = hostdev->info;
+
+    while (dev->nbridges < QEMU_EA_MAX_PCI_BUSES &&
+           info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
+           info->addr.pci.bus < QEMU_EA_MAX_PCI_BUSES) {
+        virDomainControllerDef *parent = byIdx[info->addr.pci.bus];
+
+        if (!parent || !qemuEAIsBridgeModel(parent->model))
+            break;
+
+        VIR_APPEND_ELEMENT_COPY(dev->bridges, dev->nbridges, parent->idx);
+        info = &parent->info;
+    }
+}
+
+
+/* Whether the devices of @layout below guest bridge @bridge are all below
+ * one host switch: some upstream port is in the host bridges of each, as
+ * virPCIEAGetBridges() found them, @nhosts[i] of @hosts[i] for device @i.
+ * If not, @first and @other name two devices that share none. */
+static bool
+qemuEAHaveHostSwitch(const qemuEALayout *layout,
+                     int bridge,
+                     virPCIEABridge **hosts,
+                     size_t *nhosts,
+                     size_t *first,
+                     size_t *other)
+{
+    g_autofree bool *common = NULL;
+    size_t i;
+    size_t j;
+    size_t k;
+
+    *first = layout->ndevices;
+    for (i = 0; i < layout->ndevices; i++) {
+        bool any = false;
+
+        if (!qemuEADeviceIsBelow(layout, i, bridge))
+            continue;
+
+        if (*first == layout->ndevices) {
+            *first = i;
+            common = g_new0(bool, nhosts[i]);
+            for (j = 0; j < nhosts[i]; j++)
+                common[j] = hosts[i][j].type == VIR_PCI_EA_BRIDGE_UPSTREAM_PORT;
+            continue;
+        }
+
+        /* keep the upstream ports of the first device that are above
+         * this one too */
+        for (j = 0; j < nhosts[*first]; j++) {
+            if (!common[j])
+                continue;
+            for (k = 0; k < nhosts[i]; k++) {
+                if (virPCIDeviceAddressEqual(&hosts[*first][j].addr, &hosts[i][k].addr))
+                    break;
+            }
+            common[j] = k < nhosts[i];
+            any |= common[j];
+        }
+
+        if (!any) {
+            *other = i;
+            return false;
+        }
+    }
+
+    return true;
+}
+
+
+/* H5: the devices below one guest switch are below one host switch, or
+ * the guest would advertise a peer-to-peer path that the host lacks. A
+ * device whose host tree cannot be read is below no switch. */
+static int
+qemuEACheckSwitches(const virDomainDef *def,
+                    const qemuEALayout *layout)
+{
+    g_autofree virPCIEABridge **hosts = g_new0(virPCIEABridge *, layout->ndevices);
+    g_autofree size_t *nhosts = g_new0(size_t, layout->ndevices);
+    bool read = false;
+    size_t i;
+    int ret = -1;
+
+    for (i = 0; i < def->ncontrollers; i++) {
+        const virDomainControllerDef *cont = def->controllers[i];
+        size_t first;
+        size_t other;
+        size_t j;
+
+        if (cont->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
+            cont->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_UPSTREAM_PORT)
+            continue;
+
+        if (!read) {
+            for (j = 0; j < layout->ndevices; j++) {
+                if (virPCIEAGetBridges(&layout->devices[j].hostAddr,
+                                       &hosts[j], &nhosts[j]) < 0)
+                    nhosts[j] = 0;
+            }
+            read = true;
+        }
+
+        if (!qemuEAHaveHostSwitch(layout, cont->idx, hosts, nhosts, &first, &other)) {
+            g_autofree char *firstAddr = virPCIDeviceAddressAsString(&layout->devices[first].hostAddr);
+            g_autofree char *otherAddr = virPCIDeviceAddressAsString(&layout->devices[other].hostAddr);
+
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("host devices %1$s and %2$s with <fixedBar> are below pcie-switch-upstream-port with index %3$d in the guest, but below no common PCIe switch on the host, so the guest would see a peer-to-peer path that the host does not have; place them below different pcie-root-ports"),
+                           firstAddr, otherAddr, cont->idx);
+            goto cleanup;
+        }
+    }
+
+    ret = 0;
+
+ cleanup:
+    for (i = 0; i < layout->ndevices; i++)
+        g_free(hosts[i]);
     return ret;
 }
 
@@ -2442,10 +3182,12 @@ qemuEAPrepareDomain(virQEMUDriver *driver,
             return -1;
         }
 
-        VIR_APPEND_ELEMENT(ret->devices, ret->ndevices, dev);
-
         if (!groupCheck.hostdevs)
             qemuEAGroupCheckInit(&groupCheck, def);
+        qemuEAGetGuestBridges(groupCheck.byIdx, hostdev, &dev);
+
+        VIR_APPEND_ELEMENT(ret->devices, ret->ndevices, dev);
+
         if (qemuEACheckIOMMUGroup(&groupCheck, hostdev) < 0)
             return -1;
     }
@@ -2483,6 +3225,7 @@ qemuEAPrepareDomain(virQEMUDriver *driver,
     }
 
     if (qemuEACheckOverlaps(ret) < 0 ||
+        qemuEACheckSwitches(def, ret) < 0 ||
         qemuEACheckWindows(map, ret) < 0)
         return -1;
 
@@ -2954,8 +3697,9 @@ qemuEABuildMachineProps(virBuffer *buf,
         qemuEARange *last = &g_array_index(ranges, qemuEARange, nmerged);
         qemuEARange *cur = &g_array_index(ranges, qemuEARange, i);
 
-        if (last->end != ULLONG_MAX && cur->start == last->end + 1) {
-            last->end = cur->end;
+        /* nested windows overlap, siblings may touch */
+        if (last->end == ULLONG_MAX || cur->start <= last->end + 1) {
+            last->end = MAX(last->end, cur->end);
         } else {
             nmerged++;
             g_array_index(ranges, qemuEARange, nmerged) = *cur;

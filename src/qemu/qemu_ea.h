@@ -93,7 +93,11 @@ typedef struct _qemuEADevice qemuEADevice;
 struct _qemuEADevice {
     virPCIDeviceAddress hostAddr;
     int port;                       /* index of the controller it is plugged
-                                     * into (its pcie-root-port), -1 if unknown */
+                                     * into (its pcie-root-port or switch
+                                     * downstream port), -1 if unknown */
+    int *bridges;                   /* indexes of the guest bridges above it,
+                                     * @port first; not in the status XML */
+    size_t nbridges;
     qemuEABAR *bars;                /* memory BARs in index order */
     size_t nbars;
 };

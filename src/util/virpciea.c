@@ -368,6 +368,143 @@ virPCIEAParseRootBus(const char *devName,
 }
 
 
+/* Capabilities in the configuration header (PCI Local Bus Specification,
+ * 6.7) and the PCI Express capability (PCI Express Base Specification,
+ * 7.5.3): the device/port type in bits 7:4 of its second word. */
+#define VIR_PCI_EA_CONFIG_STATUS 0x06
+#define VIR_PCI_EA_STATUS_CAP_LIST 0x10
+#define VIR_PCI_EA_CONFIG_CAP_PTR 0x34
+#define VIR_PCI_EA_CONFIG_HEADER_LEN 0x40
+#define VIR_PCI_EA_CONFIG_STD_LEN 256
+#define VIR_PCI_EA_CAP_ID_EXP 0x10
+#define VIR_PCI_EA_EXP_FLAGS 2
+#define VIR_PCI_EA_EXP_TYPE_ROOT_PORT 0x4
+#define VIR_PCI_EA_EXP_TYPE_UPSTREAM 0x5
+#define VIR_PCI_EA_EXP_TYPE_DOWNSTREAM 0x6
+
+/* A capability list visits at most this many entries of 4 bytes or more
+ * in the 192 bytes after the header; more is a loop. */
+#define VIR_PCI_EA_MAX_CAPS ((VIR_PCI_EA_CONFIG_STD_LEN - VIR_PCI_EA_CONFIG_HEADER_LEN) / 4)
+
+
+/**
+ * virPCIEAParsePortType:
+ * @config: contents of a bridge's sysfs 'config' file
+ * @len: number of bytes in @config
+ *
+ * Finds the PCI Express capability in the capability list of @config and
+ * returns the port type it gives. A process without CAP_SYS_ADMIN reads
+ * only the first 64 bytes of 'config', which end before any capability.
+ *
+ * Returns the port type, VIR_PCI_EA_BRIDGE_OTHER if @config has no PCI
+ * Express capability of a root, upstream or downstream port or too few
+ * bytes to tell.
+ */
+virPCIEABridgeType
+virPCIEAParsePortType(const unsigned char *config,
+                      size_t len)
+{
+    size_t pos;
+    size_t i;
+
+    if (len < VIR_PCI_EA_CONFIG_HEADER_LEN ||
+        !(config[VIR_PCI_EA_CONFIG_STATUS] & VIR_PCI_EA_STATUS_CAP_LIST))
+        return VIR_PCI_EA_BRIDGE_OTHER;
+
+    pos = config[VIR_PCI_EA_CONFIG_CAP_PTR] & ~3;
+
+    for (i = 0; i < VIR_PCI_EA_MAX_CAPS; i++) {
+        if (pos < VIR_PCI_EA_CONFIG_HEADER_LEN || pos + 4 > MIN(len, VIR_PCI_EA_CONFIG_STD_LEN))
+            break;
+
+        if (config[pos] == VIR_PCI_EA_CAP_ID_EXP) {
+            switch ((config[pos + VIR_PCI_EA_EXP_FLAGS] >> 4) & 0xf) {
+            case VIR_PCI_EA_EXP_TYPE_ROOT_PORT:
+                return VIR_PCI_EA_BRIDGE_ROOT_PORT;
+            case VIR_PCI_EA_EXP_TYPE_UPSTREAM:
+                return VIR_PCI_EA_BRIDGE_UPSTREAM_PORT;
+            case VIR_PCI_EA_EXP_TYPE_DOWNSTREAM:
+                return VIR_PCI_EA_BRIDGE_DOWNSTREAM_PORT;
+            default:
+                return VIR_PCI_EA_BRIDGE_OTHER;
+            }
+        }
+
+        pos = config[pos + 1] & ~3;
+    }
+
+    return VIR_PCI_EA_BRIDGE_OTHER;
+}
+
+
+/**
+ * virPCIEAParseBridges:
+ * @devName: device name, e.g. "0000:43:00.0"
+ * @path: canonical sysfs path of the device
+ * @bridges: filled with a newly allocated array of the bridges between
+ *           the host bridge and the device, the topmost first, each of
+ *           type VIR_PCI_EA_BRIDGE_OTHER
+ * @nbridges: filled with the number of elements in @bridges
+ *
+ * For "/sys/devices/pci0000:40/0000:40:01.0/0000:41:00.0/0000:43:00.0"
+ * the bridges are 0000:40:01.0 and 0000:41:00.0.
+ *
+ * Returns 0 on success, -1 if @path is not one of a PCI device below a
+ * host bridge (not reported, logged at debug level).
+ */
+int
+virPCIEAParseBridges(const char *devName,
+                     const char *path,
+                     virPCIEABridge **bridges,
+                     size_t *nbridges)
+{
+    const char *devices = strstr(path, "/sys/devices/");
+    g_autofree virPCIEABridge *ret = NULL;
+    g_auto(GStrv) components = NULL;
+    unsigned int domain;
+    unsigned int bus;
+    size_t ncomponents;
+    size_t i;
+
+    *bridges = NULL;
+    *nbridges = 0;
+
+    if (virPCIEAParseRootBus(devName, path, &domain, &bus) < 0)
+        return -1;
+
+    /* everything after the host bridge is a PCI device, the last one
+     * @devName itself */
+    components = g_strsplit(devices + strlen("/sys/devices/"), "/", 0);
+    for (i = 0; components[i] && !STRPREFIX(components[i], "pci"); i++)
+        ;
+    ncomponents = g_strv_length(components);
+
+    if (i + 1 >= ncomponents || STRNEQ(components[ncomponents - 1], devName)) {
+        VIR_DEBUG("The sysfs path %s of PCI device %s does not end in it",
+                  path, devName);
+        return -1;
+    }
+
+    ret = g_new0(virPCIEABridge, ncomponents - i - 2);
+
+    for (i++; i + 1 < ncomponents; i++) {
+        virPCIEABridge *bridge = &ret[*nbridges];
+
+        if (virPCIDeviceAddressParse(components[i], &bridge->addr) < 0) {
+            VIR_DEBUG("Component %s of the sysfs path %s of PCI device %s is no PCI device",
+                      components[i], path, devName);
+            *nbridges = 0;
+            return -1;
+        }
+        bridge->type = VIR_PCI_EA_BRIDGE_OTHER;
+        (*nbridges)++;
+    }
+
+    *bridges = g_steal_pointer(&ret);
+    return 0;
+}
+
+
 #ifdef __linux__
 
 /**
@@ -509,6 +646,89 @@ virPCIEAGetRootBus(const virPCIDeviceAddress *addr,
 }
 
 
+/* The host's PCI devices, each a link named by its address */
+#define VIR_PCI_EA_SYSFS_DEVICES "/sys/bus/pci/devices"
+
+
+/**
+ * virPCIEAReadPortType:
+ * @devName: name of a PCI device, e.g. "0000:40:01.0"
+ *
+ * Returns the port type in the PCI Express capability in the sysfs
+ * 'config' file of @devName, VIR_PCI_EA_BRIDGE_OTHER if it cannot be read
+ * (logged at debug level), see virPCIEAParsePortType().
+ */
+static virPCIEABridgeType
+virPCIEAReadPortType(const char *devName)
+{
+    g_autofree char *path = g_strdup_printf(VIR_PCI_EA_SYSFS_DEVICES "/%s/config", devName);
+    g_autofree char *config = NULL;
+    int len;
+
+    if ((len = virFileReadAllQuiet(path, VIR_PCI_EA_CONFIG_MAX_LEN, &config)) < 0) {
+        VIR_DEBUG("Cannot read %s: %s", path, g_strerror(-len));
+        return VIR_PCI_EA_BRIDGE_OTHER;
+    }
+
+    return virPCIEAParsePortType((const unsigned char *) config, len);
+}
+
+
+/**
+ * virPCIEAGetBridges:
+ * @addr: host PCI address of the device
+ * @bridges: filled with a newly allocated array of the bridges between
+ *           the device's host bridge and the device, the topmost first
+ * @nbridges: filled with the number of elements in @bridges
+ *
+ * Reads the host PCI tree above the device at @addr from its canonical
+ * sysfs path, and the type of each bridge from its PCI Express capability
+ * in its sysfs 'config' file; a bridge whose type cannot be read is of
+ * type VIR_PCI_EA_BRIDGE_OTHER. Like virPCIEAGetRootBus(), for callers
+ * that place devices best-effort.
+ *
+ * Returns 0 on success, -1 if the device's path cannot be read (not
+ * reported, the reason is logged at debug level).
+ */
+int
+virPCIEAGetBridges(const virPCIDeviceAddress *addr,
+                   virPCIEABridge **bridges,
+                   size_t *nbridges)
+{
+    g_autofree char *devName = virPCIDeviceAddressAsString(addr);
+    g_autofree char *link = NULL;
+    g_autofree char *path = NULL;
+    size_t i;
+
+    *bridges = NULL;
+    *nbridges = 0;
+
+    if (virPCIDeviceAddressGetSysfsFile(addr, &link) < 0)
+        return -1;
+
+    if (!(path = virFileCanonicalizePath(link))) {
+        VIR_DEBUG("Cannot resolve the sysfs path %s of PCI device %s: %s",
+                  link, devName, g_strerror(errno));
+        return -1;
+    }
+
+    if (virPCIEAParseBridges(devName, path, bridges, nbridges) < 0)
+        return -1;
+
+    for (i = 0; i < *nbridges; i++) {
+        virPCIEABridge *bridge = &(*bridges)[i];
+        g_autofree char *bridgeName = virPCIDeviceAddressAsString(&bridge->addr);
+
+        bridge->type = virPCIEAReadPortType(bridgeName);
+        VIR_DEBUG("PCI device %s: bridge %04x:%02x:%02x.%x of type %d",
+                  devName, bridge->addr.domain, bridge->addr.bus,
+                  bridge->addr.slot, bridge->addr.function, bridge->type);
+    }
+
+    return 0;
+}
+
+
 /**
  * virPCIEAGetNUMANode:
  * @addr: host PCI address of the device
@@ -550,9 +770,6 @@ virPCIEAGetNUMANode(const virPCIDeviceAddress *addr,
     return 0;
 }
 
-/* The host's PCI devices, each a link named by its address */
-#define VIR_PCI_EA_SYSFS_DEVICES "/sys/bus/pci/devices"
-
 /* Base class of bridges (PCI Code and ID Assignment Specification) */
 #define VIR_PCI_EA_CLASS_BRIDGE 0x06
 
@@ -590,6 +807,8 @@ virPCIEAIsEndpoint(const char *devName)
  * @domain: PCI domain of the host bridge
  * @bus: root bus number of the host bridge
  * @count: filled with the number of endpoints counted
+ * @switches: filled with the number of upstream ports of PCIe switches
+ *            counted
  *
  * Returns 0 on success, -1 if @dirPath cannot be read (not reported,
  * logged at debug level).
@@ -599,13 +818,15 @@ virPCIEACountEndpoints(const char *dirPath,
                        bool rootBus,
                        unsigned int domain,
                        unsigned int bus,
-                       size_t *count)
+                       size_t *count,
+                       size_t *switches)
 {
     g_autoptr(DIR) dir = NULL;
     struct dirent *ent;
     int rc;
 
     *count = 0;
+    *switches = 0;
 
     if (virDirOpenQuiet(&dir, dirPath) < 0) {
         VIR_DEBUG("Cannot list the PCI devices in %s: %s",
@@ -630,6 +851,8 @@ virPCIEACountEndpoints(const char *dirPath,
 
         if (virPCIEAIsEndpoint(ent->d_name))
             (*count)++;
+        else if (virPCIEAReadPortType(ent->d_name) == VIR_PCI_EA_BRIDGE_UPSTREAM_PORT)
+            (*switches)++;
     }
 
     if (rc < 0) {
@@ -648,6 +871,7 @@ virPCIEACountEndpoints(const char *dirPath,
  * @bus: root bus number of the host bridge
  * @count: filled with the number of PCI functions below the host bridge
  *         pci@domain:@bus that are not bridges
+ * @switches: filled with the number of PCIe switches below it
  *
  * Returns 0 on success, -1 if the host's PCI devices cannot be listed
  * (not reported, logged at debug level).
@@ -655,9 +879,11 @@ virPCIEACountEndpoints(const char *dirPath,
 int
 virPCIEACountRootBusEndpoints(unsigned int domain,
                               unsigned int bus,
-                              size_t *count)
+                              size_t *count,
+                              size_t *switches)
 {
-    return virPCIEACountEndpoints(VIR_PCI_EA_SYSFS_DEVICES, true, domain, bus, count);
+    return virPCIEACountEndpoints(VIR_PCI_EA_SYSFS_DEVICES, true, domain, bus,
+                                  count, switches);
 }
 
 
@@ -666,17 +892,20 @@ virPCIEACountRootBusEndpoints(unsigned int domain,
  * @group: host IOMMU group number
  * @count: filled with the number of PCI functions in @group that are not
  *         bridges
+ * @switches: filled with the number of upstream ports of PCIe switches in
+ *            @group
  *
  * Returns 0 on success, -1 if the group's devices cannot be listed (not
  * reported, logged at debug level).
  */
 int
 virPCIEACountIOMMUGroupEndpoints(unsigned int group,
-                                 size_t *count)
+                                 size_t *count,
+                                 size_t *switches)
 {
     g_autofree char *dirPath = g_strdup_printf("/sys/kernel/iommu_groups/%u/devices", group);
 
-    return virPCIEACountEndpoints(dirPath, false, 0, 0, count);
+    return virPCIEACountEndpoints(dirPath, false, 0, 0, count, switches);
 }
 
 #else /* !__linux__ */
@@ -706,6 +935,17 @@ virPCIEAGetRootBus(const virPCIDeviceAddress *addr G_GNUC_UNUSED,
 
 
 int
+virPCIEAGetBridges(const virPCIDeviceAddress *addr G_GNUC_UNUSED,
+                   virPCIEABridge **bridges,
+                   size_t *nbridges)
+{
+    *bridges = NULL;
+    *nbridges = 0;
+    return -1;
+}
+
+
+int
 virPCIEAGetNUMANode(const virPCIDeviceAddress *addr G_GNUC_UNUSED,
                     int *node)
 {
@@ -717,9 +957,11 @@ virPCIEAGetNUMANode(const virPCIDeviceAddress *addr G_GNUC_UNUSED,
 int
 virPCIEACountRootBusEndpoints(unsigned int domain G_GNUC_UNUSED,
                               unsigned int bus G_GNUC_UNUSED,
-                              size_t *count)
+                              size_t *count,
+                              size_t *switches)
 {
     *count = 0;
+    *switches = 0;
     VIR_DEBUG("Listing the host's PCI devices is not supported on this platform");
     return -1;
 }
@@ -727,9 +969,11 @@ virPCIEACountRootBusEndpoints(unsigned int domain G_GNUC_UNUSED,
 
 int
 virPCIEACountIOMMUGroupEndpoints(unsigned int group G_GNUC_UNUSED,
-                                 size_t *count)
+                                 size_t *count,
+                                 size_t *switches)
 {
     *count = 0;
+    *switches = 0;
     VIR_DEBUG("Listing the host's PCI devices is not supported on this platform");
     return -1;
 }

@@ -23,6 +23,20 @@ struct _virPCIEABAR {
     bool mem64;                  /* 64-bit memory BAR */
 };
 
+/* The bridges between a host bridge and a device, as far as sysfs tells */
+typedef enum {
+    VIR_PCI_EA_BRIDGE_OTHER,            /* no PCI Express port, or unknown */
+    VIR_PCI_EA_BRIDGE_ROOT_PORT,
+    VIR_PCI_EA_BRIDGE_UPSTREAM_PORT,    /* of a switch */
+    VIR_PCI_EA_BRIDGE_DOWNSTREAM_PORT,  /* of a switch */
+} virPCIEABridgeType;
+
+typedef struct _virPCIEABridge virPCIEABridge;
+struct _virPCIEABridge {
+    virPCIDeviceAddress addr;
+    virPCIEABridgeType type;
+};
+
 int
 virPCIEAGetBARs(const virPCIDeviceAddress *addr,
                 virPCIEABAR **bars,
@@ -34,14 +48,21 @@ virPCIEAGetRootBus(const virPCIDeviceAddress *addr,
                    unsigned int *bus);
 
 int
+virPCIEAGetBridges(const virPCIDeviceAddress *addr,
+                   virPCIEABridge **bridges,
+                   size_t *nbridges);
+
+int
 virPCIEAGetNUMANode(const virPCIDeviceAddress *addr,
                     int *node);
 
 int
 virPCIEACountRootBusEndpoints(unsigned int domain,
                               unsigned int bus,
-                              size_t *count);
+                              size_t *count,
+                              size_t *switches);
 
 int
 virPCIEACountIOMMUGroupEndpoints(unsigned int group,
-                                 size_t *count);
+                                 size_t *count,
+                                 size_t *switches);

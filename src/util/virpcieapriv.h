@@ -30,3 +30,13 @@ virPCIEAParseRootBus(const char *devName,
                      const char *path,
                      unsigned int *domain,
                      unsigned int *bus);
+
+virPCIEABridgeType
+virPCIEAParsePortType(const unsigned char *config,
+                      size_t len);
+
+int
+virPCIEAParseBridges(const char *devName,
+                     const char *path,
+                     virPCIEABridge **bridges,
+                     size_t *nbridges);
