@@ -3,12 +3,14 @@
 their host physical addresses.
 
 For each configuration (x86_64 q35 with SeaBIOS and with OVMF, aarch64
-virt with AAVMF) and each guest kernel (the patched one of tree-linux/ and
-Debian's stock 6.12 image):
+virt with AAVMF, and x86_64 with SeaBIOS and nested switches) and each
+guest kernel (the patched one of tree-linux/ and Debian's stock 6.12
+image):
 
  1. the built libvirt's QEMU driver (virsh on qemu:///embed, the fake
     sysfs of tests/libvirpcimock.so as the host) probes the patched QEMU,
-    defines the configuration's domain (x86_64.xml, aarch64.xml, with the
+    defines the configuration's domain (x86_64.xml, aarch64.xml,
+    x86_64-nested.xml, with the
     kernel, the console and the firmware added), dumps it and prints its
     QEMU command line (domxml-to-native);
  2. that command line runs with vfio-pci replaced by pci-standin (same id,
@@ -21,12 +23,14 @@ Debian's stock 6.12 image):
     (guest/fbmmap.c); the harness checks, per device: the EA capability
     entries are what libvirt computed ("EA cap"), the BAR registers read 0
     ("BAR regs"), the kernel's resources are the host addresses
-    ("addresses"), /proc/iomem nests each BAR in its root port's window and
+    ("addresses"), /proc/iomem nests each BAR in its port's window and
     that in its expander bus's _CRS window ("windows"), the device can be
     enabled ("enable"), and the data path works ("data path"): what the
     harness wrote into the backing file is what the guest reads at the host
     address, what the guest wrote there is in the file afterwards, and every
-    other BAR answers with pci-standin's signature.
+    other BAR answers with pci-standin's signature.  For every two devices
+    of one host root complex, NCCL's path type derived from their guest
+    sysfs paths is the one derived from their host paths ("topology").
 
 The patched kernel must pass every cell.  The stock kernel must fail where
 the seed thread predicts: the root port's window does not forward the
@@ -74,19 +78,20 @@ VIRSH = os.path.join(TOP, "tree", "build", "tools", "virsh")
 LINUX_BUILD = os.path.join(TOP, "tree-linux", "build")
 
 COLUMNS = ("EA cap", "BAR regs", "addresses", "windows", "enable",
-           "data path")
+           "data path", "topology")
 
 
 class Config:
     """One guest configuration: architecture, firmware, domain."""
 
-    def __init__(self, name, arch, firmware, loader=None, vars_template=None):
+    def __init__(self, name, arch, firmware, loader=None, vars_template=None,
+                 domain=None):
         self.name = name
         self.arch = arch
         self.firmware = firmware
         self.loader = loader
         self.vars_template = vars_template
-        self.domain = os.path.join(HERE, arch + ".xml")
+        self.domain = os.path.join(HERE, domain or arch + ".xml")
         self.console = "ttyS0" if arch == "x86_64" else "ttyAMA0"
         self.qemu = os.path.join(qa.QEMU_BUILD, "qemu-system-" + arch)
 
@@ -97,6 +102,8 @@ CONFIGS = [
            "/usr/share/OVMF/OVMF_VARS.fd"),
     Config("aarch64-aavmf", "aarch64", "AAVMF",
            "/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"),
+    # nested switches, with the windows SeaBIOS opens on every port
+    Config("x86_64-nested", "x86_64", "SeaBIOS", domain="x86_64-nested.xml"),
 ]
 # The patched kernel's image per guest architecture (tooling/build-linux.sh).
 PATCHED_IMAGES = {"x86_64": "x86_64/arch/x86/boot/bzImage",
@@ -104,6 +111,9 @@ PATCHED_IMAGES = {"x86_64": "x86_64/arch/x86/boot/bzImage",
 # The stock kernel's expected failures: the cells that must FAIL.
 STOCK_FAILS = {"x86_64": ("windows", "enable", "data path"),
                "aarch64": ("windows", "enable", "data path")}
+
+# The deepest level /proc/iomem indents (MAX_IORES_LEVEL, kernel/resource.c)
+IORES_MAX_DEPTH = 5
 
 # What pci-standin answers for a BAR without backing memory (its docs).
 STANDIN_SIGNATURE = 0x5354000000000000
@@ -185,6 +195,7 @@ class Guest:
     def __init__(self, console):
         self.console = console
         self.devices = {}   # bdf -> {"id": (vendor, device), "config", "res"}
+        self.paths = {}     # bdf -> canonical sysfs path
         self.enabled = {}   # bdf -> bool
         self.command = {}   # bdf -> Command register after enabling
         self.mmap = {}      # (bdf, bar) -> dict or error text
@@ -209,6 +220,8 @@ class Guest:
             self.devices[words[1]] = {"id": (int(words[2], 16),
                                              int(words[3], 16)),
                                       "config": b"", "res": {}}
+        elif kind == "path":
+            self.paths[words[1]] = words[2]
         elif kind == "config":
             self.devices[words[1]]["config"] = bytes.fromhex(words[2])
         elif kind == "resource":
@@ -229,17 +242,23 @@ class Guest:
             self.mmap[(words[1], int(words[2]))] = parse_mmap(words[3:])
 
     def iomem_chain(self, start, end, name):
-        """The names of the /proc/iomem entries enclosing the entry
-        (start, end, name), innermost first; None if there is none."""
+        """The /proc/iomem entries enclosing the entry (start, end, name),
+        innermost first; None if there is none.  /proc/iomem indents at
+        most IORES_MAX_DEPTH levels (kernel/resource.c), so below that an
+        entry's parent is the nearest one before it at that depth that
+        contains it."""
         for i, (depth, s, e, n) in enumerate(self.iomem):
             if (s, e, n) != (start, end, name):
                 continue
             chain = []
-            want = depth - 1
             for pdepth, ps, pe, pn in reversed(self.iomem[:i]):
-                if pdepth == want:
+                if depth == 0:
+                    break
+                if pdepth == depth - 1 or \
+                        (depth == IORES_MAX_DEPTH and pdepth == depth and
+                         ps <= s and e <= pe):
                     chain.append((ps, pe, pn))
-                    want -= 1
+                    depth, s, e = pdepth, ps, pe
             return chain
         return None
 
@@ -270,6 +289,47 @@ def text_of(words):
     return " ".join("0x%016x" % w for w in words)
 
 
+# --------------------------------------------------------------- topology
+
+BDF = re.compile(r"^[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
+
+
+def host_bridge(path):
+    """The host bridge directory (pciDDDD:BB) a sysfs device path is below."""
+    comps = path.split("/sys/devices/", 1)[1].split("/")
+    return next((c for c in comps if c.startswith("pci")), None)
+
+
+def nccl_ancestors(path):
+    """The nodes of NCCL's topology above a PCI device, nearest first, as
+    NCCL builds them from the device's canonical sysfs path (src/graph/
+    xml.cc): it goes up two path components at a time, so that a PCIe
+    switch is one node, named by its upstream port, and stops at a CPU
+    where one of the two is no PCI device (a host bridge).  The host bridge
+    is added to the "CPU" node to tell root complexes apart."""
+    comps = path.split("/sys/devices/", 1)[1].split("/")
+    nodes = []
+    i = len(comps) - 1
+    while i >= 2 and BDF.match(comps[i - 1]) and BDF.match(comps[i - 2]):
+        nodes.append(comps[i - 2])
+        i -= 2
+    nodes.append("CPU " + (host_bridge(path) or "?"))
+    return nodes
+
+
+def nccl_path_type(path_a, path_b):
+    """NCCL's path type between two PCI devices (src/graph/paths.cc): PIX
+    through one PCIe switch, PXB through more than one, PHB through a host
+    bridge (the CPU)."""
+    a = nccl_ancestors(path_a)
+    b = nccl_ancestors(path_b)
+    common = next((n for n in a if n in b), None)
+    if common is None or common.startswith("CPU"):
+        return "PHB"
+    hops = a[:a.index(common) + 1] + b[:b.index(common)]
+    return "PIX" if len(hops) == 1 else "PXB"
+
+
 # -------------------------------------------------------------------- run
 
 class Run:
@@ -290,6 +350,7 @@ class Run:
         self.error = None
         self.case = None
         self.guest = None
+        self.topology = []  # the path types the topology check compared
         self.backing = {}   # standin id -> (BAR, path, host pattern words)
         self.after = {}     # standin id -> words in the backing file after
 
@@ -476,6 +537,7 @@ class Run:
                               "host's: " + mismatch)
             for standin in self.case.standins:
                 self.check_standin(standin)
+            self.check_topology()
         except (Failure, OSError, RuntimeError, subprocess.SubprocessError,
                 SystemExit) as e:
             self.error = str(e)
@@ -523,6 +585,31 @@ class Run:
                       "clear" % who)
         for bar, (addr, _, _) in sorted(standin["bars"].items()):
             self.check_data(who, sid, bdf, bar, addr)
+
+    def check_topology(self):
+        """NCCL's path type between every two EA devices of one host root
+        complex, derived from the guest's sysfs paths, is the one the
+        host's give."""
+        found = {}
+        for standin in self.case.standins:
+            bdf, _, _ = self.guest_device(standin)
+            host = os.path.realpath(os.path.join(self.sysfs, standin["host"]))
+            if bdf is not None and bdf in self.guest.paths:
+                found[standin["id"]] = (standin["host"], host, bdf,
+                                        self.guest.paths[bdf])
+        for i, (sid, (host, hpath, bdf, gpath)) in enumerate(sorted(found.items())):
+            for osid, (ohost, ohpath, obdf, ogpath) in sorted(found.items())[i + 1:]:
+                if host_bridge(hpath) != host_bridge(ohpath):
+                    continue
+                want = nccl_path_type(hpath, ohpath)
+                got = nccl_path_type(gpath, ogpath)
+                what = ("%s (%s, guest %s) and %s (%s, guest %s): host %s, "
+                        "guest %s" % (sid, host, bdf, osid, ohost, obdf,
+                                      want, got))
+                if got != want:
+                    self.fail("topology", what)
+                else:
+                    self.topology.append(what)
 
     def check_ea(self, who, standin, entries):
         got = {e["bei"]: e for e in entries}
@@ -734,6 +821,8 @@ def main():
                 print("    %s%s" % (note, "" if status == "FAIL" or
                                     kernel == "patched" else
                                     " (expected)"))
+            for what in run.topology:
+                print("    topology: NCCL path type of %s" % what)
             sys.stdout.flush()
     print()
     print_table(runs, sys.stdout)
