@@ -14,6 +14,7 @@
 #include "viralloc.h"
 #include "virerror.h"
 #include "virlog.h"
+#include "virstring.h"
 #include "virpciea.h"
 #include "cpu/cpu.h"
 
@@ -569,6 +570,26 @@ qemuEAValidatePlacement(const virDomainHostdevDef *hostdev,
 }
 
 
+/* How many PCI bus numbers the machine of @def has: 256, except on arm
+ * virt machines older than 3.0, whose ECAM, below 4 GiB, covers 16 buses
+ * (QEMU's no_highmem_ecam; later ones put it above RAM, for 256). */
+static int
+qemuEAMaxBusNumbers(const virDomainDef *def)
+{
+    const char *version;
+    char *end;
+    unsigned int major;
+
+    if (def->os.arch == VIR_ARCH_AARCH64 &&
+        (version = STRSKIP(def->os.machine, "virt-")) &&
+        virStrToLong_ui(version, &end, 10, &major) == 0 && *end == '.' &&
+        major < 3)
+        return 16;
+
+    return QEMU_EA_MAX_PCI_BUSES;
+}
+
+
 /* Bus numbers: firmware numbers the buses of each root bus from its busNr
  * (0 for pcie-root) upwards, one for each bridge or port in its hierarchy,
  * and they must stay below the busNr of the next root bus (or 256). */
@@ -591,6 +612,7 @@ qemuEAValidateBusNumbers(const virDomainDef *def)
 {
     g_autofree const virDomainControllerDef **roots = NULL;
     g_autoptr(virBitmap) eaPxbs = qemuEAGetEAPxbs(def);
+    int maxBuses = qemuEAMaxBusNumbers(def);
     size_t nroots = 0;
     size_t i;
 
@@ -618,7 +640,7 @@ qemuEAValidateBusNumbers(const virDomainDef *def)
     for (i = 0; i < nroots; i++) {
         const virDomainControllerDef *root = roots[i];
         int busNr = root->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT ? 0 : root->opts.pciopts.busNr;
-        int next = i + 1 < nroots ? roots[i + 1]->opts.pciopts.busNr : QEMU_EA_MAX_PCI_BUSES;
+        int next = i + 1 < nroots ? roots[i + 1]->opts.pciopts.busNr : maxBuses;
         unsigned int needed = qemuEACountBusNumbers(def, root);
 
         if (needed <= next - busNr)
@@ -1489,13 +1511,14 @@ qemuEABusRangeCompare(gconstpointer a,
 }
 
 
-/* The first of the highest @count consecutive bus numbers that no range
- * of @ranges holds, or -1 */
+/* The first of the highest @count consecutive bus numbers below
+ * @maxBuses that no range of @ranges holds, or -1 */
 static int
 qemuEAFindFreeBusNumbers(GArray *ranges,
-                         unsigned int count)
+                         unsigned int count,
+                         int maxBuses)
 {
-    int top = QEMU_EA_MAX_PCI_BUSES - 1;
+    int top = maxBuses - 1;
     size_t i;
 
     g_array_sort(ranges, qemuEABusRangeCompare);
@@ -1567,6 +1590,7 @@ qemuEAAssignBusNumbers(virDomainDef *def,
     g_autoptr(GArray) taken = g_array_new(FALSE, FALSE, sizeof(qemuEABusRange));
     g_autofree virDomainControllerDef **todo = g_new0(virDomainControllerDef *, def->ncontrollers);
     g_autoptr(virBitmap) eaPxbs = qemuEAGetEAPxbs(def);
+    int maxBuses = qemuEAMaxBusNumbers(def);
     size_t ntodo = 0;
     size_t i;
     size_t j;
@@ -1582,7 +1606,7 @@ qemuEAAssignBusNumbers(virDomainDef *def,
         if (cont->opts.pciopts.busNr < 0) {
             todo[ntodo++] = cont;
         } else if (grown && virBitmapIsBitSet(grown, cont->idx)) {
-            int next = QEMU_EA_MAX_PCI_BUSES;
+            int next = maxBuses;
 
             for (j = 0; j < def->ncontrollers; j++) {
                 const virDomainControllerDef *other = def->controllers[j];
@@ -1641,10 +1665,10 @@ qemuEAAssignBusNumbers(virDomainDef *def,
         /* room to grow, for this group and the others, is a preference:
          * without it, the bus numbers that are really free */
         range.count = qemuEAPxbBusNumbers(def, pxb, *placed);
-        if ((range.start = qemuEAFindFreeBusNumbers(ranges, range.count)) < 0) {
+        if ((range.start = qemuEAFindFreeBusNumbers(ranges, range.count, maxBuses)) < 0) {
             range.count = needed;
-            if ((range.start = qemuEAFindFreeBusNumbers(ranges, needed)) < 0)
-                range.start = qemuEAFindFreeBusNumbers(taken, needed);
+            if ((range.start = qemuEAFindFreeBusNumbers(ranges, needed, maxBuses)) < 0)
+                range.start = qemuEAFindFreeBusNumbers(taken, needed, maxBuses);
         }
 
         if (range.start < 0) {
