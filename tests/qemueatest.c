@@ -256,6 +256,8 @@ mymain(void)
                 "Target host device fixedBar BAR 3 at 0x310800000000 does not match source address 0x300800000000");
     DO_TEST_DEF(testABI, "abi-src", "abi-size",
                 "Target host device fixedBar BAR 3 of size 0x2000000 does not match source size 0x0");
+    DO_TEST_DEF(testABI, "abi-src", "abi-p2p",
+                "Target host device GPUDirect clique <p2p> does not match source");
 
 # define DO_TEST_REASSIGN(_name, _arch) \
     do { \

@@ -40,6 +40,7 @@ const char qemuEANames[QEMU_EA_NAME_LAST][QEMU_EA_NAME_SIZE] = {
     [QEMU_EA_NAME_VFIO_BAR4_SIZE] = "x-ea-bar4-size",
     [QEMU_EA_NAME_VFIO_BAR5_SIZE] = "x-ea-bar5-size",
     [QEMU_EA_NAME_VFIO_ROMBAR] = "rombar",
+    [QEMU_EA_NAME_VFIO_NV_CLIQUE] = "x-nv-gpudirect-clique",
     [QEMU_EA_NAME_MACHINE_FIXED_MMIO] = "x-fixed-mmio",
     [QEMU_EA_NAME_MACHINE_FIXED_MMIO_BASE] = "base",
     [QEMU_EA_NAME_MACHINE_FIXED_MMIO_SIZE] = "size",
@@ -1698,6 +1699,137 @@ qemuEAAssignBusNumbers(virDomainDef *def,
 }
 
 
+/* What <p2p clique='auto'/> groups a host device by */
+typedef struct _qemuEACliqueDevice qemuEACliqueDevice;
+struct _qemuEACliqueDevice {
+    virDomainHostdevDef *hostdev;
+    unsigned int domain;        /* its host root bus, else its own bus */
+    unsigned int rootBus;
+    int group;                  /* host IOMMU group, -1 if not known */
+};
+
+
+static int
+qemuEACliqueDeviceCompare(const void *a,
+                          const void *b,
+                          void *opaque G_GNUC_UNUSED)
+{
+    const qemuEACliqueDevice *da = a;
+    const qemuEACliqueDevice *db = b;
+    const virPCIDeviceAddress *aa = &da->hostdev->source.subsys.u.pci.addr;
+    const virPCIDeviceAddress *ab = &db->hostdev->source.subsys.u.pci.addr;
+    unsigned int bdfA = (aa->bus << 8) | (aa->slot << 3) | aa->function;
+    unsigned int bdfB = (ab->bus << 8) | (ab->slot << 3) | ab->function;
+
+    if (da->domain != db->domain)
+        return da->domain < db->domain ? -1 : 1;
+    if (da->rootBus != db->rootBus)
+        return da->rootBus < db->rootBus ? -1 : 1;
+    if (da->group != db->group)
+        return da->group < db->group ? -1 : 1;
+    if (aa->domain != ab->domain)
+        return aa->domain < ab->domain ? -1 : 1;
+    if (bdfA != bdfB)
+        return bdfA < bdfB ? -1 : 1;
+    return 0;
+}
+
+
+/**
+ * qemuEAAssignCliques:
+ * @def: domain definition
+ *
+ * Resolve <p2p clique='auto'/> of the host devices with <fixedBar>, as
+ * placement does, so that the definition says which clique each GPU is
+ * in: a device takes the clique of a device of its host IOMMU group that
+ * has one, else the lowest clique that no device of another group has.
+ * The devices are taken in the order of their host (domain, root bus,
+ * IOMMU group), so that the groups of a new definition get cliques 0, 1,
+ * and so on. The host is read best-effort: a device whose IOMMU group is
+ * not known is a group of its own.
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+static int
+qemuEAAssignCliques(virDomainDef *def)
+{
+    g_autofree qemuEACliqueDevice *devices = g_new0(qemuEACliqueDevice, def->nhostdevs);
+    size_t ndevices = 0;
+    bool autos = false;
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < def->nhostdevs; i++) {
+        virDomainHostdevDef *hostdev = def->hostdevs[i];
+        qemuEACliqueDevice *dev = &devices[ndevices];
+        virPCIDeviceAddress *addr = &hostdev->source.subsys.u.pci.addr;
+
+        if (!hostdev->p2p ||
+            hostdev->mode != VIR_DOMAIN_HOSTDEV_MODE_SUBSYS ||
+            hostdev->source.subsys.type != VIR_DOMAIN_HOSTDEV_SUBSYS_TYPE_PCI)
+            continue;
+
+        dev->hostdev = hostdev;
+        if (virPCIEAGetRootBus(addr, &dev->domain, &dev->rootBus) < 0) {
+            dev->domain = addr->domain;
+            dev->rootBus = addr->bus;
+        }
+        if ((dev->group = virPCIDeviceAddressGetIOMMUGroupNum(addr)) < 0) {
+            virResetLastError();
+            dev->group = -1;
+        }
+        autos |= hostdev->p2p->cliqueAuto && hostdev->fixedBar;
+        ndevices++;
+    }
+
+    if (!autos)
+        return 0;
+
+    g_qsort_with_data(devices, ndevices, sizeof(*devices),
+                      qemuEACliqueDeviceCompare, NULL);
+
+    for (i = 0; i < ndevices; i++) {
+        virDomainHostdevP2P *p2p = devices[i].hostdev->p2p;
+        bool taken[VIR_DOMAIN_HOSTDEV_P2P_CLIQUE_MAX + 1] = { false };
+        int clique = -1;
+
+        if (!p2p->cliqueAuto || !devices[i].hostdev->fixedBar)
+            continue;
+
+        for (j = 0; j < ndevices; j++) {
+            const virDomainHostdevP2P *other = devices[j].hostdev->p2p;
+
+            if (j == i || other->cliqueAuto)
+                continue;
+            if (devices[i].group >= 0 && devices[j].group == devices[i].group)
+                clique = other->clique;
+            else
+                taken[other->clique] = true;
+        }
+
+        for (j = 0; clique < 0 && j <= VIR_DOMAIN_HOSTDEV_P2P_CLIQUE_MAX; j++) {
+            if (!taken[j])
+                clique = j;
+        }
+
+        if (clique < 0) {
+            g_autofree char *hostAddr = NULL;
+
+            hostAddr = virPCIDeviceAddressAsString(&devices[i].hostdev->source.subsys.u.pci.addr);
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("cannot give host device %1$s a GPUDirect clique for <p2p clique='auto'/>: devices of other host IOMMU groups have all %2$d cliques; give the cliques with <p2p clique='N'/>"),
+                           hostAddr, VIR_DOMAIN_HOSTDEV_P2P_CLIQUE_MAX + 1);
+            return -1;
+        }
+
+        p2p->cliqueAuto = false;
+        p2p->clique = clique;
+    }
+
+    return 0;
+}
+
+
 /**
  * qemuEAAssignPlacement:
  * @def: domain definition
@@ -1827,7 +1959,11 @@ qemuEAAssignPlacement(virDomainDef *def)
             cont->opts.pciopts.hotplug = VIR_TRISTATE_SWITCH_OFF;
     }
 
-    ret = qemuEAAssignBusNumbers(def, &placed, grown);
+    if (qemuEAAssignBusNumbers(def, &placed, grown) < 0 ||
+        qemuEAAssignCliques(def) < 0)
+        goto cleanup;
+
+    ret = 0;
 
  cleanup:
     for (i = 0; i < ndevices; i++)
@@ -1871,6 +2007,103 @@ qemuEAIsolatePCIBuses(const virDomainDef *def,
         bus->isolationGroup = QEMU_EA_ISOLATION_GROUP;
         bus->isolationGroupLocked = true;
     }
+}
+
+
+/**
+ * qemuEAValidateP2P:
+ * @hostdev: PCI host device with <p2p>
+ * @def: domain definition
+ *
+ * QEMU gives an NVIDIA GPU the virtual capability with which the NVIDIA
+ * driver in a guest approves peer-to-peer DMA between the GPUs of one
+ * clique (vfio-pci's x-nv-gpudirect-clique, in every QEMU libvirt
+ * supports). The driver reads it only when it sees a hypervisor. Which
+ * device it is, is checked when the domain starts, see qemuEACheckP2P().
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+int
+qemuEAValidateP2P(const virDomainHostdevDef *hostdev,
+                  const virDomainDef *def)
+{
+    const virDomainHostdevSubsysPCI *pcisrc = &hostdev->source.subsys.u.pci;
+    g_autofree char *hostAddr = virPCIDeviceAddressAsString(&pcisrc->addr);
+
+    if (pcisrc->driver.name != VIR_DEVICE_HOSTDEV_PCI_DRIVER_NAME_DEFAULT &&
+        pcisrc->driver.name != VIR_DEVICE_HOSTDEV_PCI_DRIVER_NAME_VFIO) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("<p2p> on host device %1$s needs the VFIO backend, remove <driver name='%2$s'/>"),
+                       hostAddr,
+                       virDeviceHostdevPCIDriverNameTypeToString(pcisrc->driver.name));
+        return -1;
+    }
+
+    if (def->features[VIR_DOMAIN_FEATURE_KVM] == VIR_TRISTATE_SWITCH_ON &&
+        def->kvm_features &&
+        def->kvm_features->features[VIR_DOMAIN_KVM_HIDDEN] == VIR_TRISTATE_SWITCH_ON) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("<p2p> on host device %1$s needs the hypervisor visible to the guest, the NVIDIA driver approves peer-to-peer DMA only in a virtual machine it recognises: remove <hidden state='on'/> from <kvm>"),
+                       hostAddr);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* Vendor and class of the GPUs QEMU gives a GPUDirect clique */
+#define QEMU_EA_PCI_VENDOR_NVIDIA 0x10de
+#define QEMU_EA_PCI_CLASS_DISPLAY 0x03
+
+
+/**
+ * qemuEACheckP2P:
+ * @def: domain definition
+ *
+ * QEMU gives the GPUDirect clique capability only to NVIDIA display
+ * controllers, and refuses to start with it on any other device: check
+ * each host device with <p2p> on the host first, to say what to change.
+ * Runs when the domain starts, including domxml-to-native.
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+int
+qemuEACheckP2P(const virDomainDef *def)
+{
+    size_t i;
+
+    for (i = 0; i < def->nhostdevs; i++) {
+        const virDomainHostdevDef *hostdev = def->hostdevs[i];
+        const virPCIDeviceAddress *addr = &hostdev->source.subsys.u.pci.addr;
+        g_autofree char *hostAddr = NULL;
+        unsigned int vendor;
+        unsigned int klass;
+
+        if (!hostdev->p2p ||
+            hostdev->source.subsys.type != VIR_DOMAIN_HOSTDEV_SUBSYS_TYPE_PCI)
+            continue;
+
+        if (virPCIEAGetIDs(addr, &vendor, &klass) < 0)
+            return -1;
+
+        hostAddr = virPCIDeviceAddressAsString(addr);
+        if (vendor != QEMU_EA_PCI_VENDOR_NVIDIA) {
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("<p2p> on host device %1$s needs an NVIDIA GPU, but the device's vendor is 0x%2$04x: remove <p2p>"),
+                           hostAddr, vendor);
+            return -1;
+        }
+
+        if ((klass >> 16) != QEMU_EA_PCI_CLASS_DISPLAY) {
+            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                           _("<p2p> on host device %1$s needs a display controller (PCI class 0x03), but the device's class is 0x%2$06x: remove <p2p>"),
+                           hostAddr, klass);
+            return -1;
+        }
+    }
+
+    return 0;
 }
 
 

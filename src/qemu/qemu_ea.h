@@ -31,6 +31,7 @@ typedef enum {
     QEMU_EA_NAME_VFIO_BAR4_SIZE,
     QEMU_EA_NAME_VFIO_BAR5_SIZE,
     QEMU_EA_NAME_VFIO_ROMBAR,           /* vfio-pci: ROM BAR switch */
+    QEMU_EA_NAME_VFIO_NV_CLIQUE,        /* vfio-pci: NVIDIA GPUDirect clique */
     QEMU_EA_NAME_MACHINE_FIXED_MMIO,    /* machine: reserved guest ranges */
     QEMU_EA_NAME_MACHINE_FIXED_MMIO_BASE,
     QEMU_EA_NAME_MACHINE_FIXED_MMIO_SIZE,
@@ -51,6 +52,13 @@ int
 qemuEAValidateHostdev(const virDomainHostdevDef *hostdev,
                       const virDomainDef *def,
                       virQEMUCaps *qemuCaps);
+
+int
+qemuEAValidateP2P(const virDomainHostdevDef *hostdev,
+                  const virDomainDef *def);
+
+int
+qemuEACheckP2P(const virDomainDef *def);
 
 int
 qemuEAValidateDomain(const virDomainDef *def,

@@ -730,6 +730,48 @@ virPCIEAGetBridges(const virPCIDeviceAddress *addr,
 
 
 /**
+ * virPCIEAGetIDs:
+ * @addr: host PCI address of the device
+ * @vendor: filled with its vendor ID
+ * @klass: filled with its class code (base class, subclass, interface)
+ *
+ * Returns 0 on success, -1 on error (reported).
+ */
+int
+virPCIEAGetIDs(const virPCIDeviceAddress *addr,
+               unsigned int *vendor,
+               unsigned int *klass)
+{
+    g_autofree char *devName = virPCIDeviceAddressAsString(addr);
+    g_autofree char *dir = NULL;
+    const char *files[] = { "vendor", "class" };
+    unsigned int *values[] = { vendor, klass };
+    size_t i;
+
+    if (virPCIDeviceAddressGetSysfsFile(addr, &dir) < 0)
+        return -1;
+
+    for (i = 0; i < G_N_ELEMENTS(files); i++) {
+        g_autofree char *path = g_build_filename(dir, files[i], NULL);
+        g_autofree char *content = NULL;
+
+        if (virFileReadAll(path, VIR_INT64_STR_BUFLEN, &content) < 0)
+            return -1;
+
+        virStringTrimOptionalNewline(content);
+        if (virStrToLong_ui(content, NULL, 16, values[i]) < 0) {
+            virReportError(VIR_ERR_INTERNAL_ERROR,
+                           _("Invalid %1$s '%2$s' of PCI device '%3$s'"),
+                           files[i], content, devName);
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/**
  * virPCIEAGetNUMANode:
  * @addr: host PCI address of the device
  * @node: filled with the host NUMA node of the device, -1 if it has none
@@ -941,6 +983,19 @@ virPCIEAGetBridges(const virPCIDeviceAddress *addr G_GNUC_UNUSED,
 {
     *bridges = NULL;
     *nbridges = 0;
+    return -1;
+}
+
+
+int
+virPCIEAGetIDs(const virPCIDeviceAddress *addr G_GNUC_UNUSED,
+               unsigned int *vendor,
+               unsigned int *klass)
+{
+    *vendor = 0;
+    *klass = 0;
+    virReportError(VIR_ERR_OPERATION_UNSUPPORTED, "%s",
+                   _("Reading the IDs of host PCI devices is not supported on this platform"));
     return -1;
 }
 

@@ -53,6 +53,11 @@ virPCIEAGetBridges(const virPCIDeviceAddress *addr,
                    size_t *nbridges);
 
 int
+virPCIEAGetIDs(const virPCIDeviceAddress *addr,
+               unsigned int *vendor,
+               unsigned int *klass);
+
+int
 virPCIEAGetNUMANode(const virPCIDeviceAddress *addr,
                     int *node);
 

@@ -589,7 +589,8 @@ class Case:
             if m:
                 ea_addrs[int(m.group(1))] = value
         for key in dev:
-            if key not in new and key not in ("driver", "host", "rombar"):
+            if key not in new and key not in ("driver", "host", "rombar",
+                                              "x-nv-gpudirect-clique"):
                 raise SystemExit("%s: unexpected vfio-pci property %s"
                                  % (self.name, key))
         self.check_addresses(host, bars, ea_addrs, overrides)
@@ -603,8 +604,10 @@ class Case:
             old=show("-device", json.dumps(dev, separators=(",", ":"))),
             new=show("-device", json.dumps(new, separators=(",", ":"))),
             why="BARs of host %s from the fake sysfs: %s; rombar dropped: "
-                "pci-standin has no ROM (checked at run time)"
-                % (host, ", ".join(layout)))
+                "pci-standin has no ROM (checked at run time)%s"
+                % (host, ", ".join(layout),
+                   "; x-nv-gpudirect-clique dropped: it is vfio-pci's, for "
+                   "NVIDIA GPUs" if "x-nv-gpudirect-clique" in dev else ""))
         return new
 
     def check_addresses(self, host, bars, ea_addrs, overrides):
