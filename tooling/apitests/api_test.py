@@ -140,14 +140,19 @@ def test_nova_define_xmldesc_undefine(uri):
         check(len(pxbs) == 1, f"{len(pxbs)} pcie-expander-bus controllers, expected 1")
         pxb = ctrls[pxbs.pop()]
         check(pxb.find("./target").get("busNr") is not None, "pxb without busNr")
+        # the GPU and the NIC are below one host switch, which is mirrored
         for dev in xml.findall("./devices/hostdev"):
             check(dev.find("./fixedBar").get("mode") == "hpa", "fixedBar lost")
-            port = ctrls[bus_of(dev)]
-            check(port.get("model") == "pcie-root-port", "device not on a root port")
-            check(port.find("./target").get("hotplug") == "off", "port hotplug not off")
-            check(bus_of(port) == int(pxb.get("index")), "root port not on the pxb")
+            chain = [ctrls[i] for i in ports_above(ctrls, dev)]
+            check([c.get("model") for c in chain] ==
+                  ["pcie-switch-downstream-port", "pcie-switch-upstream-port",
+                   "pcie-root-port", "pcie-expander-bus"],
+                  "device not below a guest switch: %s" % [c.get("model") for c in chain])
+            for port in (chain[0], chain[2]):
+                check(port.find("./target").get("hotplug") == "off", "port hotplug not off")
+            check(chain[3] is pxb, "switch not below the pxb")
         check(len({bus_of(d) for d in xml.findall("./devices/hostdev")}) == 2,
-              "devices share a root port")
+              "devices share a downstream port")
     finally:
         dom.undefine()
     try:
@@ -166,7 +171,7 @@ def test_nova_refused_configuration_not_saved(uri):
                      extra="\n    <controller type='pci' index='0' model='pcie-root'/>"
                                  "\n    <controller type='pci' index='1' model='pcie-root-port'/>")
     expect_refusal(lambda: conn.defineXML(xml), libvirt.VIR_ERR_CONFIG_UNSUPPORTED,
-                   "host device 0000:43:00.0 with <fixedBar> is plugged into pcie-root-port "
+                   "host device 0000:43:00.0 with <fixedBar> is below pcie-root-port "
                    "with index 1, which is not plugged into a pcie-expander-bus")
     check(defined_names(conn) == [], f"domains left defined: {defined_names(conn)}")
 
@@ -189,15 +194,18 @@ def test_nova_sriov_interface_hostdev(uri):
         check(nic.find("./fixedBar").get("mode") == "hpa", "fixedBar lost on the interface")
         gpu = xml.find("./devices/hostdev")
         ctrls = controllers_by_index(xml)
-        nic_port, gpu_port = ctrls[bus_of(nic)], ctrls[bus_of(gpu)]
-        for port in (nic_port, gpu_port):
-            check(port.get("model") == "pcie-root-port", "device not on a root port")
-            check(port.find("./target").get("hotplug") == "off", "port hotplug not off")
-            check(ctrls[bus_of(port)].get("model") == "pcie-expander-bus",
-                  "root port not on a pcie-expander-bus")
-        check(nic_port is not gpu_port, "GPU and NIC share a root port")
-        check(bus_of(nic_port) == bus_of(gpu_port),
-              "GPU and NIC of one root complex are not below the same pxb")
+        # one host switch above both: the interface is mirrored too
+        nic_chain, gpu_chain = ports_above(ctrls, nic), ports_above(ctrls, gpu)
+        for chain in (nic_chain, gpu_chain):
+            check([ctrls[i].get("model") for i in chain] ==
+                  ["pcie-switch-downstream-port", "pcie-switch-upstream-port",
+                   "pcie-root-port", "pcie-expander-bus"],
+                  "device not below a guest switch")
+            check(ctrls[chain[0]].find("./target").get("hotplug") == "off",
+                  "port hotplug not off")
+        check(nic_chain[0] != gpu_chain[0], "GPU and NIC share a downstream port")
+        check(nic_chain[1:] == gpu_chain[1:],
+              "GPU and NIC of one host switch are not below the same guest switch")
         # what the interface gets at start, also in domxml-to-native
         argv = conn.domainXMLToNative("qemu-argv", dom.XMLDesc(0), 0)
         check('"driver":"vfio-pci","host":"0000:44:00.0"' in argv and
@@ -263,9 +271,10 @@ def test_virt_manager_xml_editor(uri):
         guest = virtinst.Guest(conn, parsexml=edited)
         expect_refusal(lambda: conn.defineXML(guest.get_xml()),
                        libvirt.VIR_ERR_CONFIG_UNSUPPORTED,
-                       "with <fixedBar> is plugged into pcie-root-port with index 2, which is "
-                       "not plugged into a pcie-expander-bus, remove the device's <address> "
-                       "to let libvirt place it")
+                       "with <fixedBar> is below pcie-root-port with index 2, which is "
+                       "not plugged into a pcie-expander-bus or, through the upstream port of "
+                       "a PCIe switch at slot 0, into another such port; remove the device's "
+                       "<address> to let libvirt place it")
         check(conn.lookupByName("vmm").XMLDesc(0) == before, "refused edit changed the domain")
 
         # the edit the message asks for: no guest <address> on the hostdevs
@@ -279,7 +288,7 @@ def test_virt_manager_xml_editor(uri):
               "virt-manager's define lost or changed <fixedBar>: %s" % fixedbar_subtree(got))
         ctrls = controllers_by_index(got)
         for dev in got.findall("./devices/hostdev"):
-            pxb = ctrls[bus_of(ctrls[bus_of(dev)])]
+            pxb = ctrls[ports_above(ctrls, dev)[-1]]
             check(pxb.get("model") == "pcie-expander-bus", "device not placed below a pxb")
     finally:
         dom.undefine()
@@ -303,19 +312,41 @@ def test_virt_manager_edit_keeps_fixedbar(uri):
         dom.undefine()
 
 
+def ports_above(ctrls, elem):
+    """The indexes of the PCI controllers above device ELEM, nearest first,
+    up to its root bus"""
+    chain = [bus_of(elem)]
+    while ctrls[chain[-1]].get("model") not in ("pcie-root", "pcie-expander-bus"):
+        chain.append(bus_of(ctrls[chain[-1]]))
+    return chain
+
+
 def ea_placement(xml):
-    """{host bus: (root port index, pxb index, pxb busNr)} of the fixedBar
-    devices of domain XML XML"""
+    """{host bus: (port index, pxb index, pxb busNr)} of the fixedBar
+    devices of domain XML XML, the port being the root port or switch
+    downstream port the device is plugged into"""
     ctrls = controllers_by_index(xml)
     placed = {}
     for dev in xml.findall("./devices/hostdev"):
         host = int(dev.find("./source/address").get("bus"), 16)
-        port = bus_of(dev)
-        pxb = bus_of(ctrls[port])
+        chain = ports_above(ctrls, dev)
+        pxb = chain[-1]
         check(ctrls[pxb].get("model") == "pcie-expander-bus",
               f"host device {host:02x} not below a pcie-expander-bus")
-        placed[host] = (port, pxb, int(ctrls[pxb].find("./target").get("busNr")))
+        placed[host] = (chain[0], pxb, int(ctrls[pxb].find("./target").get("busNr")))
     return placed
+
+
+def guest_switch(xml, host):
+    """The index of the pcie-switch-upstream-port host device HOST (its
+    bus) is below in domain XML XML, or None"""
+    ctrls = controllers_by_index(xml)
+    for dev in xml.findall("./devices/hostdev"):
+        if int(dev.find("./source/address").get("bus"), 16) == host:
+            return next((i for i in ports_above(ctrls, dev)
+                         if ctrls[i].get("model") == "pcie-switch-upstream-port"),
+                        None)
+    return None
 
 
 def test_group_grows_by_edit_flows(uri):
@@ -367,6 +398,54 @@ def test_group_grows_by_edit_flows(uri):
         dom.undefine()
 
 
+def test_switch_peer_joins_by_edit_flows(uri):
+    """Two GPUs below one host switch are placed below one guest switch;
+    the NIC below the same host switch joins that guest switch by
+    attach-device --config, after detach-device --config in the same
+    downstream port, and by edit + define, and the result converts to a
+    command line with the switch."""
+    conn = open_conn(uri)
+    nic = hostdev(0xc5)
+    dom = conn.defineXML(domain_xml("switch", hostdev(0xc3) + hostdev(0xc4)))
+    try:
+        xml = ET.fromstring(dom.XMLDesc(0))
+        upstream = guest_switch(xml, 0xc3)
+        check(upstream is not None, "the GPUs are not below a guest switch")
+        check(guest_switch(xml, 0xc4) == upstream,
+              "the GPUs are below different guest switches")
+
+        def joined(how, want_port=None):
+            xml = ET.fromstring(conn.lookupByName("switch").XMLDesc(0))
+            check(guest_switch(xml, 0xc5) == upstream,
+                  f"{how}: the NIC is below guest switch {guest_switch(xml, 0xc5)}, "
+                  f"not {upstream}")
+            port = ea_placement(xml)[0xc5][0]
+            if want_port is not None:
+                check(port == want_port,
+                      f"{how}: the NIC got downstream port {port}, not {want_port}")
+            return port
+
+        dom.attachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+        port = joined("attach-device --config")
+        dom.detachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+        dom.attachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+        joined("detach + attach-device --config", want_port=port)
+
+        dom.detachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+        edited = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        edited.find("./devices").append(ET.fromstring(nic))
+        dom = conn.defineXML(ET.tostring(edited, encoding="unicode"))
+        joined("edit + define", want_port=port)
+
+        argv = conn.domainXMLToNative("qemu-argv", dom.XMLDesc(0), 0)
+        for want in ('"driver":"x3130-upstream"',
+                     '"driver":"xio3130-downstream"',
+                     '"driver":"vfio-pci","host":"0000:c5:00.0"'):
+            check(want in argv, f"domxml-to-native lacks {want}")
+    finally:
+        dom.undefine()
+
+
 PHASES = {
     "stock": [test_bindings_use_built_libvirt,
               test_probe_without_ea_capabilities,
@@ -378,7 +457,8 @@ PHASES = {
                   test_hand_edited_roundtrip,
                   test_virt_manager_xml_editor,
                   test_virt_manager_edit_keeps_fixedbar,
-                  test_group_grows_by_edit_flows],
+                  test_group_grows_by_edit_flows,
+                  test_switch_peer_joins_by_edit_flows],
 }
 
 
