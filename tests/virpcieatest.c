@@ -1153,6 +1153,13 @@ mymain(void)
     DO_TEST_PARSE_BRIDGES("/sys/devices/pci0000:00/0000:00:01.0/usb1/" TEST_DEVNAME, NULL);
     DO_TEST_PARSE_BRIDGES("/sys/devices/pci0000:00", NULL);
     DO_TEST_PARSE_BRIDGES("/sys/devices/platform/ACPI0016:00/" TEST_DEVNAME, NULL);
+    /* a component that looks like a host bridge but is none */
+    DO_TEST_PARSE_BRIDGES("/sys/devices/pci-0/pci0000:00/0000:00:01.0/" TEST_DEVNAME,
+                          "0000:00:01.0/other");
+    /* a VMD domain below an endpoint of the host bridge */
+    DO_TEST_PARSE_BRIDGES("/sys/devices/pci0000:00/0000:00:0e.0/pci10000:e0/"
+                          "10000:e0:02.0/" TEST_DEVNAME, NULL);
+    DO_TEST_PARSE_BRIDGES("/sys/devices/pci0000:00/0000:00:1.0/" TEST_DEVNAME, NULL);
 
     DO_TEST_GET_BRIDGES(0x0000, 0x43, 0x00, 0,
                         "0000:40:01.0/root 0000:41:00.0/upstream 0000:42:00.0/downstream");

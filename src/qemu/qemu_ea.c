@@ -638,13 +638,22 @@ qemuEAValidateBusNumbers(const virDomainDef *def)
 
     g_qsort_with_data(roots, nroots, sizeof(*roots), qemuEARootBusCompare, NULL);
 
+    /* the highest busNr first: the ranges below count up to it */
+    if (nroots > 0 && roots[nroots - 1]->opts.pciopts.busNr >= maxBuses) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("pcie-expander-bus with index %1$d has busNr %2$d, but machine type '%3$s' has PCI bus numbers 0 to %4$d only; give it a lower busNr or remove its busNr to let libvirt choose one"),
+                       roots[nroots - 1]->idx, roots[nroots - 1]->opts.pciopts.busNr,
+                       def->os.machine, maxBuses - 1);
+        return -1;
+    }
+
     for (i = 0; i < nroots; i++) {
         const virDomainControllerDef *root = roots[i];
         int busNr = root->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT ? 0 : root->opts.pciopts.busNr;
         int next = i + 1 < nroots ? roots[i + 1]->opts.pciopts.busNr : maxBuses;
         unsigned int needed = qemuEACountBusNumbers(def, root);
 
-        if (needed <= next - busNr)
+        if ((int)needed <= next - busNr)
             continue;
 
         if (root->model == VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT) {
@@ -670,8 +679,9 @@ qemuEAValidateBusNumbers(const virDomainDef *def)
  *
  * Check the rules of <fixedBar> that involve the whole domain: every host
  * device with <fixedBar> passes qemuEAValidateHostdev() and sits at slot 0
- * of a pcie-root-port plugged into a pcie-expander-bus, and the PCI bus
- * numbers suffice for every hierarchy. What else may sit in such a
+ * of a pcie-root-port plugged into a pcie-expander-bus or of a switch
+ * downstream port below one (see qemuEAValidatePlacement()), and the PCI
+ * bus numbers suffice for every hierarchy. What else may sit in such a
  * hierarchy is checked device by device, see
  * qemuEAValidateDeviceAddress().
  *
@@ -1283,6 +1293,91 @@ qemuEAGetMirroredSwitches(const qemuEAPlacedDevice **peers,
 }
 
 
+/* The host device with a PCI address at function @function of slot 0 of
+ * bus @bus, or NULL */
+static virDomainHostdevDef *
+qemuEAGetPortFunction(const virDomainDef *def,
+                      int bus,
+                      unsigned int function)
+{
+    size_t i;
+
+    for (i = 0; i < def->nhostdevs; i++) {
+        virDomainDeviceInfo *info = def->hostdevs[i]->info;
+
+        if (info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
+            info->addr.pci.bus == bus && info->addr.pci.slot == 0 &&
+            info->addr.pci.function == function)
+            return def->hostdevs[i];
+    }
+
+    return NULL;
+}
+
+
+/* The port of a device of @below (@nbelow placed devices) that is another
+ * function of the host slot of @addr, or NULL */
+static virDomainControllerDef *
+qemuEAFindSlotPort(const virDomainDef *def,
+                   const qemuEAPlacedDevice *below,
+                   size_t nbelow,
+                   const virPCIDeviceAddress *addr)
+{
+    size_t i;
+
+    for (i = 0; i < nbelow; i++) {
+        const virPCIDeviceAddress *other = &below[i].hostdev->source.subsys.u.pci.addr;
+
+        if (other->domain == addr->domain && other->bus == addr->bus &&
+            other->slot == addr->slot)
+            return qemuEAGetParent(def, below[i].hostdev->info);
+    }
+
+    return NULL;
+}
+
+
+/* A pcie-switch-upstream-port at slot 0 of a pcie-root-port of @pxb that
+ * mirrors no host switch of @map and has no device below it, as
+ * detaching every device of a mirrored switch leaves it, or NULL */
+static virDomainControllerDef *
+qemuEAFindEmptySwitch(const virDomainDef *def,
+                      const virDomainControllerDef *pxb,
+                      GArray *map)
+{
+    g_autofree virDomainControllerDef **byIdx = qemuEAIndexControllers(def);
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < def->ncontrollers; i++) {
+        virDomainControllerDef *cont = def->controllers[i];
+        const virDomainControllerDef *port = qemuEAGetParent(def, &cont->info);
+
+        if (cont->type != VIR_DOMAIN_CONTROLLER_TYPE_PCI ||
+            cont->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_UPSTREAM_PORT ||
+            !port || port->model != VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT ||
+            qemuEAGetParent(def, &port->info) != pxb)
+            continue;
+
+        for (j = 0; j < map->len; j++) {
+            if (g_array_index(map, qemuEASwitchMap, j).guest == cont)
+                break;
+        }
+        if (j < map->len)
+            continue;
+
+        for (j = 0; j < def->nhostdevs; j++) {
+            if (qemuEAIsAbove(byIdx, cont, def->hostdevs[j]->info))
+                break;
+        }
+        if (j == def->nhostdevs)
+            return cont;
+    }
+
+    return NULL;
+}
+
+
 /* Place device @i of the @ndevices devices @devices of one group below
  * @pxb, with the other functions of its host slot that have no address
  * yet: below the guest switch that mirrors the lowest host switch above
@@ -1290,13 +1385,17 @@ qemuEAGetMirroredSwitches(const qemuEAPlacedDevice **peers,
  * topmost host switch above it in @mirrored, else in a pcie-root-port.
  * Below a guest switch, the device and the switches in @mirrored below
  * it get a downstream port each, at the slot of the host's downstream
- * port if that is free; guest switches added go into @map. */
+ * port if that is free; guest switches added go into @map. A device
+ * whose host slot has another function among the @nbelow devices
+ * @below that are placed already joins that one's port. */
 static int
 qemuEAPlaceDevice(virDomainDef *def,
                   virDomainControllerDef *pxb,
                   qemuEAPlacedDevice *devices,
                   size_t ndevices,
                   size_t i,
+                  const qemuEAPlacedDevice *below,
+                  size_t nbelow,
                   GArray *map,
                   GArray *mirrored,
                   virBitmap *used)
@@ -1304,12 +1403,13 @@ qemuEAPlaceDevice(virDomainDef *def,
     qemuEAPlacedDevice *dev = &devices[i];
     const virPCIDeviceAddress *addr = &dev->hostdev->source.subsys.u.pci.addr;
     virDomainControllerDef *upstream = NULL;
-    virDomainControllerDef *port = NULL;
+    virDomainControllerDef *port = qemuEAFindSlotPort(def, below, nbelow, addr);
+    virDomainHostdevDef *first;
+    unsigned int function = 0;
     size_t level = 0;
-    size_t nfunctions = 0;
     size_t j;
 
-    for (j = dev->nswitches; j > 0 && !upstream; j--) {
+    for (j = dev->nswitches; j > 0 && !upstream && !port; j--) {
         if ((upstream = qemuEASwitchMapFind(map, &dev->switches[2 * (j - 1)].addr)))
             level = j - 1;
     }
@@ -1320,12 +1420,14 @@ qemuEAPlaceDevice(virDomainDef *def,
                 break;
         }
 
-        if (j < dev->nswitches) {
-            if (!(port = qemuEAGetPort(def, VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT,
-                                       pxb, -1, dev->hostdev, used)))
-                return -1;
-            upstream = qemuEAAddController(def, VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_UPSTREAM_PORT,
-                                           port, 0, used);
+        if (j < dev->nswitches && !port) {
+            if (!(upstream = qemuEAFindEmptySwitch(def, pxb, map))) {
+                if (!(port = qemuEAGetPort(def, VIR_DOMAIN_CONTROLLER_MODEL_PCIE_ROOT_PORT,
+                                           pxb, -1, dev->hostdev, used)))
+                    return -1;
+                upstream = qemuEAAddController(def, VIR_DOMAIN_CONTROLLER_MODEL_PCIE_SWITCH_UPSTREAM_PORT,
+                                               port, 0, used);
+            }
             qemuEASwitchMapAdd(map, &dev->switches[2 * j].addr, j, upstream);
             level = j;
         }
@@ -1354,7 +1456,7 @@ qemuEAPlaceDevice(virDomainDef *def,
         return -1;
 
     /* the devices are sorted by host address: the other functions of
-     * the slot follow */
+     * the slot follow; each takes the lowest free function of the port */
     for (j = i; j < ndevices; j++) {
         virDomainHostdevDef *hostdev = devices[j].hostdev;
         const virPCIDeviceAddress *other = &hostdev->source.subsys.u.pci.addr;
@@ -1365,14 +1467,30 @@ qemuEAPlaceDevice(virDomainDef *def,
         if (!virDeviceInfoPCIAddressIsWanted(hostdev->info))
             continue;
 
+        while (function <= VIR_PCI_ADDRESS_FUNCTION_LAST &&
+               qemuEAGetPortFunction(def, port->idx, function))
+            function++;
+        if (function > VIR_PCI_ADDRESS_FUNCTION_LAST)
+            break;
+
         hostdev->info->type = VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI;
         hostdev->info->addr.pci = (virPCIDeviceAddress) {
-            .bus = port->idx, .function = nfunctions++,
+            .bus = port->idx, .function = function,
         };
     }
 
-    if (nfunctions > 1)
-        dev->hostdev->info->addr.pci.multi = VIR_TRISTATE_SWITCH_ON;
+    /* a device that found no free function gets a port of its own */
+    if (virDeviceInfoPCIAddressIsWanted(dev->hostdev->info))
+        return qemuEAPlaceDevice(def, pxb, devices, ndevices, i, NULL, 0,
+                                 map, mirrored, used);
+
+    for (function = 1; function <= VIR_PCI_ADDRESS_FUNCTION_LAST; function++) {
+        if (qemuEAGetPortFunction(def, port->idx, function))
+            break;
+    }
+    if (function <= VIR_PCI_ADDRESS_FUNCTION_LAST &&
+        (first = qemuEAGetPortFunction(def, port->idx, 0)))
+        first->info->addr.pci.multi = VIR_TRISTATE_SWITCH_ON;
     if (port->idx < QEMU_EA_MAX_PCI_BUSES)
         ignore_value(virBitmapSetBit(used, port->idx));
 
@@ -1430,7 +1548,8 @@ qemuEAPlaceGroup(virDomainDef *def,
 
     for (i = 0; i < ndevices; i++) {
         if (virDeviceInfoPCIAddressIsWanted(devices[i].hostdev->info) &&
-            qemuEAPlaceDevice(def, pxb, devices, ndevices, i, map, mirrored, used) < 0)
+            qemuEAPlaceDevice(def, pxb, devices, ndevices, i, below, nbelow,
+                              map, mirrored, used) < 0)
             goto cleanup;
     }
 
@@ -1618,7 +1737,7 @@ qemuEAAssignBusNumbers(virDomainDef *def,
                     next = MIN(next, other->opts.pciopts.busNr);
             }
 
-            if (qemuEACountBusNumbers(def, cont) > next - cont->opts.pciopts.busNr)
+            if ((int)qemuEACountBusNumbers(def, cont) > next - cont->opts.pciopts.busNr)
                 todo[ntodo++] = cont;
         }
     }
@@ -1741,8 +1860,9 @@ qemuEACliqueDeviceCompare(const void *a,
  *
  * Resolve <p2p clique='auto'/> of the host devices with <fixedBar>, as
  * placement does, so that the definition says which clique each GPU is
- * in: a device takes the clique of a device of its host IOMMU group that
- * has one, else the lowest clique that no device of another group has.
+ * in: a device takes the lowest clique of the devices of its host IOMMU
+ * group that have one, else the lowest clique that no device of another
+ * group has.
  * The devices are taken in the order of their host (domain, root bus,
  * IOMMU group), so that the groups of a new definition get cliques 0, 1,
  * and so on. The host is read best-effort: a device whose IOMMU group is
@@ -1753,12 +1873,21 @@ qemuEACliqueDeviceCompare(const void *a,
 static int
 qemuEAAssignCliques(virDomainDef *def)
 {
-    g_autofree qemuEACliqueDevice *devices = g_new0(qemuEACliqueDevice, def->nhostdevs);
+    g_autofree qemuEACliqueDevice *devices = NULL;
     size_t ndevices = 0;
-    bool autos = false;
     size_t i;
     size_t j;
 
+    /* most definitions have none: leave the host alone */
+    for (i = 0; i < def->nhostdevs; i++) {
+        if (def->hostdevs[i]->p2p && def->hostdevs[i]->p2p->cliqueAuto &&
+            def->hostdevs[i]->fixedBar)
+            break;
+    }
+    if (i == def->nhostdevs)
+        return 0;
+
+    devices = g_new0(qemuEACliqueDevice, def->nhostdevs);
     for (i = 0; i < def->nhostdevs; i++) {
         virDomainHostdevDef *hostdev = def->hostdevs[i];
         qemuEACliqueDevice *dev = &devices[ndevices];
@@ -1778,12 +1907,8 @@ qemuEAAssignCliques(virDomainDef *def)
             virResetLastError();
             dev->group = -1;
         }
-        autos |= hostdev->p2p->cliqueAuto && hostdev->fixedBar;
         ndevices++;
     }
-
-    if (!autos)
-        return 0;
 
     g_qsort_with_data(devices, ndevices, sizeof(*devices),
                       qemuEACliqueDeviceCompare, NULL);
@@ -1801,10 +1926,12 @@ qemuEAAssignCliques(virDomainDef *def)
 
             if (j == i || other->cliqueAuto)
                 continue;
-            if (devices[i].group >= 0 && devices[j].group == devices[i].group)
-                clique = other->clique;
-            else
+            if (devices[i].group >= 0 && devices[j].group == devices[i].group) {
+                if (clique < 0 || (int)other->clique < clique)
+                    clique = other->clique;
+            } else {
                 taken[other->clique] = true;
+            }
         }
 
         for (j = 0; clique < 0 && j <= VIR_DOMAIN_HOSTDEV_P2P_CLIQUE_MAX; j++) {
@@ -1836,16 +1963,17 @@ qemuEAAssignCliques(virDomainDef *def)
  *
  * Place every host device with <fixedBar> that has no guest address yet
  * in a dedicated hierarchy: devices that share a host root complex (else
- * an IOMMU group) go below one pcie-expander-bus, each at slot 0 of a
- * pcie-root-port of its own. A device joins the pcie-expander-bus that
- * already holds devices of its group, if there is one, otherwise a new
- * one is added on pcie-root, bound to a guest NUMA cell when
- * qemuEAGetGuestCell() finds one. The device takes the first empty
- * pcie-root-port of the pcie-expander-bus, else a new one. Then every
- * pcie-root-port of such a hierarchy gets hotplug='off' unless the
- * definition says otherwise (which validation refuses), and
- * qemuEAAssignBusNumbers() gives a busNr to every pcie-expander-bus of
- * one that has none or has outgrown its own.
+ * an IOMMU group) go below one pcie-expander-bus. A group joins the
+ * pcie-expander-bus that already holds devices of it, if there is one,
+ * otherwise a new one is added on pcie-root, bound to a guest NUMA cell
+ * when qemuEAGetGuestCell() finds one. Below it, qemuEAPlaceGroup()
+ * mirrors the host switches between devices of the group and gives every
+ * other device a pcie-root-port of its own, the functions of one host
+ * slot sharing a port. Then every pcie-root-port and switch downstream
+ * port of such a hierarchy gets hotplug='off' unless the definition says
+ * otherwise (which validation refuses), qemuEAAssignBusNumbers() gives a
+ * busNr to every pcie-expander-bus of one that has none or has outgrown
+ * its own, and qemuEAAssignCliques() resolves <p2p clique='auto'/>.
  *
  * Runs before the generic PCI address assignment, which places the new
  * pcie-expander-buses on pcie-root; qemuEAIsolatePCIBuses() keeps it from
@@ -1977,9 +2105,10 @@ qemuEAAssignPlacement(virDomainDef *def)
  * @def: domain definition
  * @addrs: PCI address set with the addresses of @def reserved
  *
- * Lock the buses of every EA pxb and its pcie-root-ports into an isolation
- * group of their own so that the generic PCI address assignment never puts
- * another device, or an auto-added controller, there.
+ * Lock the buses of every EA pxb and of the pcie-root-ports and switch
+ * ports below it into an isolation group of their own so that the generic
+ * PCI address assignment never puts another device, or an auto-added
+ * controller, there.
  */
 void
 qemuEAIsolatePCIBuses(const virDomainDef *def,
@@ -2048,6 +2177,24 @@ qemuEAValidateP2P(const virDomainHostdevDef *hostdev,
         return -1;
     }
 
+    if (def->cpu) {
+        size_t i;
+
+        for (i = 0; i < def->cpu->nfeatures; i++) {
+            const virCPUFeatureDef *feature = &def->cpu->features[i];
+
+            if (STREQ(feature->name, "hypervisor") &&
+                (feature->policy == VIR_CPU_FEATURE_DISABLE ||
+                 feature->policy == VIR_CPU_FEATURE_FORBID)) {
+                virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                               _("<p2p> on host device %1$s needs the hypervisor visible to the guest, the NVIDIA driver approves peer-to-peer DMA only in a virtual machine it recognises: remove the CPU feature 'hypervisor' with policy '%2$s'"),
+                               hostAddr,
+                               feature->policy == VIR_CPU_FEATURE_DISABLE ? "disable" : "forbid");
+                return -1;
+            }
+        }
+    }
+
     return 0;
 }
 
@@ -2064,10 +2211,41 @@ qemuEAValidateP2P(const virDomainHostdevDef *hostdev,
  * QEMU gives the GPUDirect clique capability only to NVIDIA display
  * controllers, and refuses to start with it on any other device: check
  * each host device with <p2p> on the host first, to say what to change.
- * Runs when the domain starts, including domxml-to-native.
+ * Runs when the domain starts, including domxml-to-native; a device
+ * attached to a running domain is checked by qemuEAValidateHotplug().
  *
  * Returns 0 on success, -1 on error (reported).
  */
+static int
+qemuEACheckP2PHostdev(const virDomainHostdevDef *hostdev)
+{
+    const virPCIDeviceAddress *addr = &hostdev->source.subsys.u.pci.addr;
+    g_autofree char *hostAddr = NULL;
+    unsigned int vendor;
+    unsigned int klass;
+
+    if (virPCIEAGetIDs(addr, &vendor, &klass) < 0)
+        return -1;
+
+    hostAddr = virPCIDeviceAddressAsString(addr);
+    if (vendor != QEMU_EA_PCI_VENDOR_NVIDIA) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("<p2p> on host device %1$s needs an NVIDIA GPU, but the device's vendor is 0x%2$04x: remove <p2p>"),
+                       hostAddr, vendor);
+        return -1;
+    }
+
+    if ((klass >> 16) != QEMU_EA_PCI_CLASS_DISPLAY) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("<p2p> on host device %1$s needs a display controller (PCI class 0x03), but the device's class is 0x%2$06x: remove <p2p>"),
+                       hostAddr, klass);
+        return -1;
+    }
+
+    return 0;
+}
+
+
 int
 qemuEACheckP2P(const virDomainDef *def)
 {
@@ -2075,32 +2253,11 @@ qemuEACheckP2P(const virDomainDef *def)
 
     for (i = 0; i < def->nhostdevs; i++) {
         const virDomainHostdevDef *hostdev = def->hostdevs[i];
-        const virPCIDeviceAddress *addr = &hostdev->source.subsys.u.pci.addr;
-        g_autofree char *hostAddr = NULL;
-        unsigned int vendor;
-        unsigned int klass;
 
-        if (!hostdev->p2p ||
-            hostdev->source.subsys.type != VIR_DOMAIN_HOSTDEV_SUBSYS_TYPE_PCI)
-            continue;
-
-        if (virPCIEAGetIDs(addr, &vendor, &klass) < 0)
+        if (hostdev->p2p &&
+            hostdev->source.subsys.type == VIR_DOMAIN_HOSTDEV_SUBSYS_TYPE_PCI &&
+            qemuEACheckP2PHostdev(hostdev) < 0)
             return -1;
-
-        hostAddr = virPCIDeviceAddressAsString(addr);
-        if (vendor != QEMU_EA_PCI_VENDOR_NVIDIA) {
-            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                           _("<p2p> on host device %1$s needs an NVIDIA GPU, but the device's vendor is 0x%2$04x: remove <p2p>"),
-                           hostAddr, vendor);
-            return -1;
-        }
-
-        if ((klass >> 16) != QEMU_EA_PCI_CLASS_DISPLAY) {
-            virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
-                           _("<p2p> on host device %1$s needs a display controller (PCI class 0x03), but the device's class is 0x%2$06x: remove <p2p>"),
-                           hostAddr, klass);
-            return -1;
-        }
     }
 
     return 0;
@@ -3406,9 +3563,11 @@ qemuEACheckSwitches(const virDomainDef *def,
  * Read the BAR layout of every host device with <fixedBar> from the host,
  * apply the <bar> overrides and check that the result can work: every BAR
  * has an address (H1), the devices of an IOMMU group are placed together
- * (H2), and every BAR is aligned, within the guest's reach and clear of
- * guest RAM, the machine's fixed regions and every other BAR (H3). Runs
- * when the domain starts, including domxml-to-native, never at define.
+ * (H2), the devices below a guest switch are below one host switch (H5),
+ * and every BAR and bridge window is aligned, within the guest's reach and
+ * clear of guest RAM, the machine's fixed regions and every other BAR
+ * (H3). Runs when the domain starts, including domxml-to-native, never at
+ * define.
  *
  * Returns 0 on success, -1 on error (reported).
  */
@@ -3757,7 +3916,8 @@ qemuEAValidateHotplugGroup(const virDomainDeviceDef *dev,
  * them are fixed when the domain starts, and their root ports have no
  * hotplug: refuse before anything on the host is touched. A PCI host
  * device without <fixedBar> that shares an IOMMU group with a device with
- * <fixedBar> of @def would split the group (H2): refuse attaching it too.
+ * <fixedBar> of @def would split the group (H2): refuse attaching it too,
+ * and a device with <p2p> that QEMU would refuse, see qemuEACheckP2P().
  *
  * Returns 0 on success, -1 on error (reported).
  */
@@ -3769,8 +3929,15 @@ qemuEAValidateHotplug(const virDomainDeviceDef *dev,
     const virDomainHostdevDef *hostdev = qemuEADeviceGetFixedBarHostdev(dev);
     g_autofree char *hostAddr = NULL;
 
-    if (!hostdev)
-        return attach ? qemuEAValidateHotplugGroup(dev, def) : 0;
+    if (!hostdev) {
+        const virDomainHostdevDef *pci = qemuEADeviceGetPCIHostdev(dev);
+
+        if (!attach)
+            return 0;
+        if (pci && pci->p2p && qemuEACheckP2PHostdev(pci) < 0)
+            return -1;
+        return qemuEAValidateHotplugGroup(dev, def);
+    }
 
     hostAddr = virPCIDeviceAddressAsString(&hostdev->source.subsys.u.pci.addr);
 
@@ -3922,9 +4089,10 @@ struct _qemuEARange {
  *
  * Append the guest physical ranges QEMU has to keep free for the placed
  * BARs (H4): the guest bridge windows that forward them (see
- * qemuEALayoutGetWindows()), sorted by address, adjacent ones merged. They
- * never overlap, qemuEAPrepareDomain() refuses that. Nothing is appended
- * without <fixedBar>.
+ * qemuEALayoutGetWindows()), sorted by address, overlapping and adjacent
+ * ones merged: the window of a bridge above a switch spans those of the
+ * switch's ports, and qemuEAPrepareDomain() refuses any other overlap.
+ * Nothing is appended without <fixedBar>.
  */
 void
 qemuEABuildMachineProps(virBuffer *buf,

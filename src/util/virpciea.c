@@ -317,6 +317,54 @@ virPCIEAParseConfigBARs(const char *devName,
 }
 
 
+/* Whether @component of a sysfs path names a host bridge, "pciDDDD:BB",
+ * and which */
+static bool
+virPCIEAIsRootBusComponent(const char *component,
+                           unsigned int *domain,
+                           unsigned int *bus)
+{
+    char *end;
+
+    return STRPREFIX(component, "pci") &&
+           g_ascii_isxdigit(component[3]) &&
+           virStrToLong_ui(component + 3, &end, 16, domain) == 0 &&
+           *end == ':' &&
+           g_ascii_isxdigit(end[1]) &&
+           virStrToLong_ui(end + 1, &end, 16, bus) == 0 &&
+           *end == '\0' &&
+           *bus <= 0xff;
+}
+
+
+/* The components of the canonical sysfs path @path below /sys/devices,
+ * and in @root the index of the host bridge's (see
+ * virPCIEAParseRootBus()), or NULL */
+static char **
+virPCIEASplitSysfsPath(const char *path,
+                       size_t *root,
+                       unsigned int *domain,
+                       unsigned int *bus)
+{
+    const char *devices = strstr(path, "/sys/devices/");
+    g_auto(GStrv) components = NULL;
+    size_t i;
+
+    if (!devices)
+        return NULL;
+
+    components = g_strsplit(devices + strlen("/sys/devices/"), "/", 0);
+    for (i = 0; components[i]; i++) {
+        if (virPCIEAIsRootBusComponent(components[i], domain, bus)) {
+            *root = i;
+            return g_steal_pointer(&components);
+        }
+    }
+
+    return NULL;
+}
+
+
 /**
  * virPCIEAParseRootBus:
  * @devName: device name used in error messages, e.g. "0000:41:00.0"
@@ -338,33 +386,60 @@ virPCIEAParseRootBus(const char *devName,
                      unsigned int *domain,
                      unsigned int *bus)
 {
-    const char *devices = strstr(path, "/sys/devices/");
     g_auto(GStrv) components = NULL;
-    size_t i;
+    size_t root;
 
-    if (devices)
-        components = g_strsplit(devices + strlen("/sys/devices/"), "/", 0);
-
-    for (i = 0; components && components[i]; i++) {
-        const char *component = components[i];
-        char *end;
-
-        if (!STRPREFIX(component, "pci") ||
-            !g_ascii_isxdigit(component[3]) ||
-            virStrToLong_ui(component + 3, &end, 16, domain) < 0 ||
-            *end != ':' ||
-            !g_ascii_isxdigit(end[1]) ||
-            virStrToLong_ui(end + 1, &end, 16, bus) < 0 ||
-            *end != '\0' ||
-            *bus > 0xff)
-            continue;
-
-        return 0;
+    if (!(components = virPCIEASplitSysfsPath(path, &root, domain, bus))) {
+        VIR_DEBUG("No host bridge of PCI device %s in its sysfs path %s",
+                  devName, path);
+        return -1;
     }
 
-    VIR_DEBUG("No host bridge of PCI device %s in its sysfs path %s",
-              devName, path);
-    return -1;
+    return 0;
+}
+
+
+/* The value of the @n hexadecimal digits at @digits */
+static unsigned int
+virPCIEAHexValue(const char *digits,
+                 size_t n)
+{
+    unsigned int value = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        value = value * 16 + g_ascii_xdigit_value(digits[i]);
+
+    return value;
+}
+
+
+/* Parse @name as "DDDD:BB:SS.F", as the kernel names PCI devices (the
+ * domain of four to eight digits), into @addr; a name of anything else
+ * is no error, only false */
+static bool
+virPCIEAParseAddress(const char *name,
+                     virPCIDeviceAddress *addr)
+{
+    size_t len = strlen(name);
+    size_t i;
+
+    if (len < strlen("DDDD:BB:SS.F") || len > strlen("DDDDDDDD:BB:SS.F") ||
+        name[len - 8] != ':' || name[len - 5] != ':' || name[len - 2] != '.')
+        return false;
+
+    for (i = 0; i < len; i++) {
+        if (i != len - 8 && i != len - 5 && i != len - 2 &&
+            !g_ascii_isxdigit(name[i]))
+            return false;
+    }
+
+    addr->domain = virPCIEAHexValue(name, len - 8);
+    addr->bus = virPCIEAHexValue(name + len - 7, 2);
+    addr->slot = virPCIEAHexValue(name + len - 4, 2);
+    addr->function = virPCIEAHexValue(name + len - 1, 1);
+
+    return addr->slot <= 0x1f && addr->function <= 7;
 }
 
 
@@ -458,7 +533,6 @@ virPCIEAParseBridges(const char *devName,
                      virPCIEABridge **bridges,
                      size_t *nbridges)
 {
-    const char *devices = strstr(path, "/sys/devices/");
     g_autofree virPCIEABridge *ret = NULL;
     g_auto(GStrv) components = NULL;
     unsigned int domain;
@@ -469,14 +543,14 @@ virPCIEAParseBridges(const char *devName,
     *bridges = NULL;
     *nbridges = 0;
 
-    if (virPCIEAParseRootBus(devName, path, &domain, &bus) < 0)
+    if (!(components = virPCIEASplitSysfsPath(path, &i, &domain, &bus))) {
+        VIR_DEBUG("No host bridge of PCI device %s in its sysfs path %s",
+                  devName, path);
         return -1;
+    }
 
     /* everything after the host bridge is a PCI device, the last one
      * @devName itself */
-    components = g_strsplit(devices + strlen("/sys/devices/"), "/", 0);
-    for (i = 0; components[i] && !STRPREFIX(components[i], "pci"); i++)
-        ;
     ncomponents = g_strv_length(components);
 
     if (i + 1 >= ncomponents || STRNEQ(components[ncomponents - 1], devName)) {
@@ -490,7 +564,7 @@ virPCIEAParseBridges(const char *devName,
     for (i++; i + 1 < ncomponents; i++) {
         virPCIEABridge *bridge = &ret[*nbridges];
 
-        if (virPCIDeviceAddressParse(components[i], &bridge->addr) < 0) {
+        if (!virPCIEAParseAddress(components[i], &bridge->addr)) {
             VIR_DEBUG("Component %s of the sysfs path %s of PCI device %s is no PCI device",
                       components[i], path, devName);
             *nbridges = 0;
@@ -610,6 +684,26 @@ virPCIEAGetBARs(const virPCIDeviceAddress *addr,
 }
 
 
+/* The canonical sysfs path of the PCI device @addr, @devName, or NULL
+ * if there is none (not reported, logged at debug level) */
+static char *
+virPCIEAGetSysfsPath(const virPCIDeviceAddress *addr,
+                     const char *devName)
+{
+    g_autofree char *link = NULL;
+    char *path;
+
+    if (virPCIDeviceAddressGetSysfsFile(addr, &link) < 0)
+        return NULL;
+
+    if (!(path = virFileCanonicalizePath(link)))
+        VIR_DEBUG("Cannot resolve the sysfs path %s of PCI device %s: %s",
+                  link, devName, g_strerror(errno));
+
+    return path;
+}
+
+
 /**
  * virPCIEAGetRootBus:
  * @addr: host PCI address of the device
@@ -630,17 +724,10 @@ virPCIEAGetRootBus(const virPCIDeviceAddress *addr,
                    unsigned int *bus)
 {
     g_autofree char *devName = virPCIDeviceAddressAsString(addr);
-    g_autofree char *link = NULL;
     g_autofree char *path = NULL;
 
-    if (virPCIDeviceAddressGetSysfsFile(addr, &link) < 0)
+    if (!(path = virPCIEAGetSysfsPath(addr, devName)))
         return -1;
-
-    if (!(path = virFileCanonicalizePath(link))) {
-        VIR_DEBUG("Cannot resolve the sysfs path %s of PCI device %s: %s",
-                  link, devName, g_strerror(errno));
-        return -1;
-    }
 
     return virPCIEAParseRootBus(devName, path, domain, bus);
 }
@@ -696,23 +783,14 @@ virPCIEAGetBridges(const virPCIDeviceAddress *addr,
                    size_t *nbridges)
 {
     g_autofree char *devName = virPCIDeviceAddressAsString(addr);
-    g_autofree char *link = NULL;
     g_autofree char *path = NULL;
     size_t i;
 
     *bridges = NULL;
     *nbridges = 0;
 
-    if (virPCIDeviceAddressGetSysfsFile(addr, &link) < 0)
-        return -1;
-
-    if (!(path = virFileCanonicalizePath(link))) {
-        VIR_DEBUG("Cannot resolve the sysfs path %s of PCI device %s: %s",
-                  link, devName, g_strerror(errno));
-        return -1;
-    }
-
-    if (virPCIEAParseBridges(devName, path, bridges, nbridges) < 0)
+    if (!(path = virPCIEAGetSysfsPath(addr, devName)) ||
+        virPCIEAParseBridges(devName, path, bridges, nbridges) < 0)
         return -1;
 
     for (i = 0; i < *nbridges; i++) {
@@ -935,7 +1013,8 @@ virPCIEACountRootBusEndpoints(unsigned int domain,
  * @count: filled with the number of PCI functions in @group that are not
  *         bridges
  * @switches: filled with the number of upstream ports of PCIe switches in
- *            @group
+ *            @group; usually 0, as a switch's upstream port mostly has an
+ *            IOMMU group of its own
  *
  * Returns 0 on success, -1 if the group's devices cannot be listed (not
  * reported, logged at debug level).

@@ -349,6 +349,30 @@ def guest_switch(xml, host):
     return None
 
 
+def edit_flows(conn, dom, device, joined, detached=None):
+    """Add DEVICE to the inactive definition of DOM the ways the tools do:
+    attach-device --config (Nova, virsh), detach-device --config and attach
+    again, and detach, edit the XML and define it (virt-manager).  After
+    each, JOINED(how, want_port) checks the definition and returns the
+    device's port, which the later flows must give it again; DETACHED(dom),
+    if given, checks the definition after a detach.  Returns the domain."""
+    dom.attachDeviceFlags(device, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+    port = joined("attach-device --config", None)
+
+    dom.detachDeviceFlags(device, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+    if detached:
+        detached(dom)
+    dom.attachDeviceFlags(device, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+    joined("detach + attach-device --config", port)
+
+    dom.detachDeviceFlags(device, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+    edited = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+    edited.find("./devices").append(ET.fromstring(device))
+    dom = conn.defineXML(ET.tostring(edited, encoding="unicode"))
+    joined("edit + define", port)
+    return dom
+
+
 def test_group_grows_by_edit_flows(uri):
     """The NIC joins the GPU of its host root complex after the domain was
     defined with the GPU alone: by attach-device --config (Nova, virsh), by
@@ -362,7 +386,7 @@ def test_group_grows_by_edit_flows(uri):
     try:
         gpu = ea_placement(ET.fromstring(dom.XMLDesc(0)))[0x43]
 
-        def joined(how, want_port=None):
+        def joined(how, want_port):
             placed = ea_placement(ET.fromstring(conn.lookupByName("grow").XMLDesc(0)))
             check(placed.get(0x43) == gpu, f"{how}: the GPU moved: {placed.get(0x43)} != {gpu}")
             check(0x44 in placed, f"{how}: the NIC is not in the definition")
@@ -374,20 +398,11 @@ def test_group_grows_by_edit_flows(uri):
                 check(port == want_port, f"{how}: the NIC got root port {port}, not {want_port}")
             return port
 
-        dom.attachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
-        port = joined("attach-device --config")
+        def detached(dom):
+            check(list(ea_placement(ET.fromstring(dom.XMLDesc(0)))) == [0x43],
+                  "detach-device --config left the NIC")
 
-        dom.detachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
-        check(list(ea_placement(ET.fromstring(dom.XMLDesc(0)))) == [0x43],
-              "detach-device --config left the NIC")
-        dom.attachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
-        joined("detach + attach-device --config", want_port=port)
-
-        dom.detachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
-        edited = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-        edited.find("./devices").append(ET.fromstring(nic))
-        dom = conn.defineXML(ET.tostring(edited, encoding="unicode"))
-        joined("edit + define", want_port=port)
+        dom = edit_flows(conn, dom, nic, joined, detached)
 
         argv = conn.domainXMLToNative("qemu-argv", dom.XMLDesc(0), 0)
         for want in ('"driver":"vfio-pci","host":"0000:43:00.0"',
@@ -414,7 +429,7 @@ def test_switch_peer_joins_by_edit_flows(uri):
         check(guest_switch(xml, 0xc4) == upstream,
               "the GPUs are below different guest switches")
 
-        def joined(how, want_port=None):
+        def joined(how, want_port):
             xml = ET.fromstring(conn.lookupByName("switch").XMLDesc(0))
             check(guest_switch(xml, 0xc5) == upstream,
                   f"{how}: the NIC is below guest switch {guest_switch(xml, 0xc5)}, "
@@ -425,17 +440,7 @@ def test_switch_peer_joins_by_edit_flows(uri):
                       f"{how}: the NIC got downstream port {port}, not {want_port}")
             return port
 
-        dom.attachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
-        port = joined("attach-device --config")
-        dom.detachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
-        dom.attachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
-        joined("detach + attach-device --config", want_port=port)
-
-        dom.detachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
-        edited = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-        edited.find("./devices").append(ET.fromstring(nic))
-        dom = conn.defineXML(ET.tostring(edited, encoding="unicode"))
-        joined("edit + define", want_port=port)
+        dom = edit_flows(conn, dom, nic, joined)
 
         argv = conn.domainXMLToNative("qemu-argv", dom.XMLDesc(0), 0)
         for want in ('"driver":"x3130-upstream"',
