@@ -505,6 +505,28 @@ qemuEAValidateDeviceAddress(const virDomainDeviceDef *dev,
 }
 
 
+/* The host device with a PCI address at function @function of slot 0 of
+ * bus @bus, or NULL */
+static virDomainHostdevDef *
+qemuEAGetPortFunction(const virDomainDef *def,
+                      int bus,
+                      unsigned int function)
+{
+    size_t i;
+
+    for (i = 0; i < def->nhostdevs; i++) {
+        virDomainDeviceInfo *info = def->hostdevs[i]->info;
+
+        if (info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
+            info->addr.pci.bus == bus && info->addr.pci.slot == 0 &&
+            info->addr.pci.function == function)
+            return def->hostdevs[i];
+    }
+
+    return NULL;
+}
+
+
 /* A device with fixed BARs sits at slot 0 of a pcie-root-port plugged
  * into a pcie-expander-bus, or of a downstream port of a PCIe switch
  * whose upstream port sits in turn at slot 0 of such a port. */
@@ -534,6 +556,16 @@ qemuEAValidatePlacement(const virDomainHostdevDef *hostdev,
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
                        _("host device %1$s with <fixedBar> is plugged into %2$s controller with index %3$d, but must sit at slot 0 of a pcie-root-port or pcie-switch-downstream-port below a pcie-expander-bus, remove its <address> to let libvirt place it"),
                        hostAddr,
+                       virDomainControllerModelPCITypeToString(port->model),
+                       port->idx);
+        return -1;
+    }
+
+    if (info->addr.pci.function != 0 &&
+        !qemuEAGetPortFunction(def, port->idx, 0)) {
+        virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
+                       _("host device %1$s with <fixedBar> sits at function %2$u of %3$s controller with index %4$d, whose function 0 is empty, and a guest does not look for the other functions of such a slot; put a device at function 0 or remove the device's <address> to let libvirt place it"),
+                       hostAddr, info->addr.pci.function,
                        virDomainControllerModelPCITypeToString(port->model),
                        port->idx);
         return -1;
@@ -1290,28 +1322,6 @@ qemuEAGetMirroredSwitches(const qemuEAPlacedDevice **peers,
                 qemuEAHostPortAdd(mirrored, &db->switches[2 * j].addr);
         }
     }
-}
-
-
-/* The host device with a PCI address at function @function of slot 0 of
- * bus @bus, or NULL */
-static virDomainHostdevDef *
-qemuEAGetPortFunction(const virDomainDef *def,
-                      int bus,
-                      unsigned int function)
-{
-    size_t i;
-
-    for (i = 0; i < def->nhostdevs; i++) {
-        virDomainDeviceInfo *info = def->hostdevs[i]->info;
-
-        if (info->type == VIR_DOMAIN_DEVICE_ADDRESS_TYPE_PCI &&
-            info->addr.pci.bus == bus && info->addr.pci.slot == 0 &&
-            info->addr.pci.function == function)
-            return def->hostdevs[i];
-    }
-
-    return NULL;
 }
 
 
