@@ -2169,6 +2169,15 @@ qemuEAValidateP2P(const virDomainHostdevDef *hostdev,
     const virDomainHostdevSubsysPCI *pcisrc = &hostdev->source.subsys.u.pci;
     g_autofree char *hostAddr = virPCIDeviceAddressAsString(&pcisrc->addr);
 
+    /* placement resolves it for every device with <fixedBar>, and
+     * virDomainHostdevDefValidateP2P() refuses it without */
+    if (hostdev->p2p->cliqueAuto) {
+        virReportError(VIR_ERR_INTERNAL_ERROR,
+                       _("the GPUDirect clique of host device %1$s was not resolved"),
+                       hostAddr);
+        return -1;
+    }
+
     if (pcisrc->driver.name != VIR_DEVICE_HOSTDEV_PCI_DRIVER_NAME_DEFAULT &&
         pcisrc->driver.name != VIR_DEVICE_HOSTDEV_PCI_DRIVER_NAME_VFIO) {
         virReportError(VIR_ERR_CONFIG_UNSUPPORTED,
@@ -3063,26 +3072,26 @@ struct _qemuEAWindow {
 
 
 /* The guest bridges whose windows forward the BARs of device @i of
- * @layout, the nearest first, into @bridges (QEMU_EA_MAX_PCI_BUSES
- * entries): its pcie-root-port and the ports of the switches between,
- * else its port alone, else a bridge of its own that is no controller
- * (-1 - @i) if that is unknown. Returns how many. */
-static size_t
+ * @layout, the nearest first, @nbridges of them: its pcie-root-port and
+ * the ports of the switches between, else its port alone, else a bridge
+ * of its own that is no controller (-1 - @i) if that is unknown; @own
+ * holds the one of the last two. */
+static const int *
 qemuEADeviceBridges(const qemuEALayout *layout,
                     size_t i,
-                    int *bridges)
+                    int *own,
+                    size_t *nbridges)
 {
     const qemuEADevice *dev = &layout->devices[i];
-    size_t j;
 
     if (dev->nbridges > 0) {
-        for (j = 0; j < dev->nbridges && j < QEMU_EA_MAX_PCI_BUSES; j++)
-            bridges[j] = dev->bridges[j];
-        return j;
+        *nbridges = dev->nbridges;
+        return dev->bridges;
     }
 
-    bridges[0] = dev->port >= 0 ? dev->port : -1 - (int)i;
-    return 1;
+    *own = dev->port >= 0 ? dev->port : -1 - (int)i;
+    *nbridges = 1;
+    return own;
 }
 
 
@@ -3092,8 +3101,9 @@ qemuEADeviceIsBelow(const qemuEALayout *layout,
                     size_t i,
                     int bridge)
 {
-    g_autofree int *bridges = g_new0(int, QEMU_EA_MAX_PCI_BUSES);
-    size_t nbridges = qemuEADeviceBridges(layout, i, bridges);
+    int own;
+    size_t nbridges;
+    const int *bridges = qemuEADeviceBridges(layout, i, &own, &nbridges);
     size_t j;
 
     for (j = 0; j < nbridges; j++) {
@@ -3112,12 +3122,13 @@ qemuEABridgeIsAbove(const qemuEALayout *layout,
                     int upper,
                     int lower)
 {
-    g_autofree int *bridges = g_new0(int, QEMU_EA_MAX_PCI_BUSES);
     size_t i;
     size_t j;
 
     for (i = 0; i < layout->ndevices; i++) {
-        size_t nbridges = qemuEADeviceBridges(layout, i, bridges);
+        int own;
+        size_t nbridges;
+        const int *bridges = qemuEADeviceBridges(layout, i, &own, &nbridges);
         bool seenLower = false;
 
         for (j = 0; j < nbridges; j++) {
@@ -3160,7 +3171,6 @@ static GArray *
 qemuEALayoutGetWindows(const qemuEALayout *layout)
 {
     GArray *windows = g_array_new(FALSE, FALSE, sizeof(qemuEAWindow));
-    g_autofree int *bridges = g_new0(int, QEMU_EA_MAX_PCI_BUSES);
     size_t i;
     size_t j;
     size_t k;
@@ -3168,7 +3178,9 @@ qemuEALayoutGetWindows(const qemuEALayout *layout)
 
     for (i = 0; i < layout->ndevices; i++) {
         const qemuEADevice *dev = &layout->devices[i];
-        size_t nbridges = qemuEADeviceBridges(layout, i, bridges);
+        int own;
+        size_t nbridges;
+        const int *bridges = qemuEADeviceBridges(layout, i, &own, &nbridges);
 
         for (j = 0; j < dev->nbars; j++) {
             const qemuEABAR *bar = &dev->bars[j];
